@@ -1,0 +1,201 @@
+"""The `monitor` command line: thin click commands over the library.
+
+Heavy modules are imported inside the commands so `monitor --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from monitor.errors import MonitorError
+
+if TYPE_CHECKING:
+    from monitor.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, state_dir: Path | None) -> None:
+        self._state_dir = state_dir
+
+    @property
+    def state_dir(self) -> Path:
+        from monitor.store import default_state_dir
+
+        return self._state_dir or default_state_dir()
+
+    @contextmanager
+    def store(self, *, readonly: bool = False) -> Iterator[Store]:
+        from monitor.store import Store
+
+        store = Store.open(self.state_dir, readonly=readonly)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def one_line_errors(func: F) -> F:
+    """Domain errors become one line on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (`| head`): not an error
+            sys.exit(0)
+        except OSError as exc:
+            click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory holding monitor.db [env MONITOR_STATE_DIR; default ./state].")
+@click.version_option(package_name="article-monitor")
+@click.pass_context
+def main(ctx: click.Context, state_dir: Path | None) -> None:
+    """Watch news articles for silent edits: keep every version, diff them."""
+    ctx.obj = Context(state_dir)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _ts_local(ts: int | None) -> str:
+    from monitor.render import local_time
+
+    return local_time(ts) if ts else "-"
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_ctx
+@one_line_errors
+def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
+    """Import snapshot files or directories (recursively)."""
+    from monitor.importer import find_files, import_paths
+
+    with ctx.store() as store:
+        total = sum(1 for _ in find_files(paths))
+        show_bar = sys.stderr.isatty() and total > 20
+        with click.progressbar(length=total, label="importing", file=sys.stderr,
+                               hidden=not show_bar) as bar:
+            summary = import_paths(store, paths, progress=lambda _p: bar.update(1))
+    for error in summary.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(
+        f"{summary.files} files read, {summary.new_versions} new versions, "
+        f"{summary.duplicates} duplicates, {summary.already_known} already imported, "
+        f"{len(summary.articles)} articles ({summary.new_articles} new), "
+        f"{len(summary.errors)} errors"
+    )
+    if summary.errors:
+        sys.exit(1)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@one_line_errors
+def list_cmd(ctx: Context, as_json: bool) -> None:
+    """Tracked articles: id, URL, title, versions, last change."""
+    with ctx.store(readonly=True) as store:
+        rows = list(store.articles())
+    if as_json:
+        click.echo(json.dumps([
+            {"id": r.id, "url": r.url, "title": r.title, "state": r.state,
+             "versions": r.versions_count, "last_change_ts": r.last_change_ts}
+            for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r.id:>5}  {r.versions_count:>3}v  {_ts_local(r.last_change_ts):<24} "
+                   f"{r.state:<8} {r.title}\n       {r.url}")
+
+
+@main.command()
+@click.argument("article")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@one_line_errors
+def history(ctx: Context, article: str, as_json: bool) -> None:
+    """Versions of ARTICLE (id or URL), oldest first."""
+    from monitor import api
+
+    with ctx.store(readonly=True) as store:
+        row, entries = api.history(store, article)
+    if as_json:
+        click.echo(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{row.title}\n{row.url}")
+    for e in entries:
+        kinds = ",".join(e.kinds)
+        click.echo(f"  {e.ts}  {_ts_local(e.ts):<24} {kinds:<20} "
+                   f"+{e.chars_added:<5} -{e.chars_removed:<5} {e.title}")
+
+
+@main.command()
+@click.argument("article")
+@click.option("--from", "from_ts", type=int, help="Older version (timestamp, ms).")
+@click.option("--to", "to_ts", type=int, help="Newer version (timestamp, ms).")
+@click.option("--format", "fmt", default=None,
+              type=click.Choice(["terminal", "text", "markdown", "html", "json"]),
+              help="Output format [default: terminal on a tty, else text].")
+@pass_ctx
+@one_line_errors
+def diff(ctx: Context, article: str, from_ts: int | None, to_ts: int | None,
+         fmt: str | None) -> None:
+    """Diff two versions of ARTICLE (default: the last two)."""
+    from monitor import api
+    from monitor.render import render
+
+    with ctx.store(readonly=True) as store:
+        header, result = api.diff(store, article, from_ts, to_ts)
+    chosen = fmt or ("terminal" if sys.stdout.isatty() else "text")
+    click.echo(render(chosen, header, result), nl=False)
+
+
+@main.command()
+@click.argument("article")
+@click.option("--at", "at_ts", type=int, help="Version timestamp (ms); default latest.")
+@pass_ctx
+@one_line_errors
+def show(ctx: Context, article: str, at_ts: int | None) -> None:
+    """Print a version of ARTICLE in the snapshot format."""
+    from monitor import api
+
+    with ctx.store(readonly=True) as store:
+        text = api.show(store, article, at_ts)
+    sys.stdout.buffer.write(text.encode("utf-8"))
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True)
+@click.option("--all", "all_articles", is_flag=True, help="Export every article.")
+@pass_ctx
+@one_line_errors
+def export(ctx: Context, args: tuple[str, ...], all_articles: bool) -> None:
+    """Write every version as a snapshot file: export (ARTICLE... | --all) DIR."""
+    from monitor import api
+
+    if all_articles and len(args) != 1 or not all_articles and len(args) < 2:
+        raise click.UsageError("give ARTICLE... DIR, or --all DIR")
+    *refs, directory = args
+    with ctx.store(readonly=True) as store:
+        count = api.export(store, refs, Path(directory), all_articles)
+    click.echo(f"{count} snapshot files written to {directory}")

@@ -1,0 +1,340 @@
+"""The SQLite store: schema, migrations, and the queries the rest of the monitor uses.
+
+Writers start with BEGIN IMMEDIATE so a CLI and the daemon never see "database is
+locked"; readers run beside them thanks to WAL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from monitor.article import Article
+from monitor.errors import NotFound, UrlError
+from monitor.urls import host_of, normalize
+
+BUSY_TIMEOUT_S = 60.0
+migrations = Migrations("article-monitor")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,          -- canonical URL, the article's key
+            host TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',    -- title at the latest version
+            added_at INTEGER NOT NULL,         -- epoch ms
+            state TEXT NOT NULL DEFAULT 'active',  -- active | removed | stopped
+            latest_ts INTEGER,                 -- key of the latest version
+            last_change_ts INTEGER,            -- latest version with a content change
+            versions_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE blobs (                   -- deduplicated, zlib-compressed content
+            hash TEXT PRIMARY KEY,             -- sha256 of the uncompressed bytes
+            size INTEGER NOT NULL,             -- uncompressed size
+            data BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE versions (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            ts INTEGER NOT NULL,               -- first seen, epoch ms: the version's key
+            title TEXT NOT NULL,
+            pudate TEXT NOT NULL DEFAULT '',   -- the page's own last-modified time
+            fingerprint TEXT,                  -- canonical text hash; NULL when removed
+            article_blob TEXT REFERENCES blobs(hash),   -- the block model (JSON)
+            snapshot_blob TEXT REFERENCES blobs(hash),  -- exact snapshot file text
+            raw_blob TEXT REFERENCES blobs(hash),       -- raw fetched HTML
+            source TEXT NOT NULL,              -- import | fetch
+            PRIMARY KEY (article_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE changes (                 -- computed when a version is recorded
+            article_id INTEGER NOT NULL,
+            to_ts INTEGER NOT NULL,
+            from_ts INTEGER,                   -- NULL for an article's first version
+            kinds TEXT NOT NULL,               -- JSON list of change kinds
+            chars_added INTEGER NOT NULL DEFAULT 0,
+            chars_removed INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (article_id, to_ts),
+            FOREIGN KEY (article_id, to_ts) REFERENCES versions(article_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE observations (            -- sightings that were not new versions
+            article_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            outcome TEXT NOT NULL,             -- duplicate | unchanged | ...
+            version_ts INTEGER,                -- the version it matched
+            snapshot_blob TEXT,                -- imported file text, kept for export
+            PRIMARY KEY (article_id, ts)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    id: int
+    url: str
+    title: str
+    state: str
+    versions_count: int
+    latest_ts: int | None
+    last_change_ts: int | None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    article_id: int
+    ts: int
+    title: str
+    pudate: str
+    fingerprint: str | None
+    article_blob: str | None
+    snapshot_blob: str | None
+    source: str
+    kinds: list[str]
+    chars_added: int
+    chars_removed: int
+    from_ts: int | None
+
+
+def default_state_dir() -> Path:
+    import os
+
+    for var in ("MONITOR_STATE_DIR", "STATE_DIRECTORY"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value.split(":")[0])
+    return Path("state")
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                                   isolation_level=None, check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with self.write():
+                migrations.apply(self.db)
+
+    @classmethod
+    def open(cls, state_dir: Path, *, readonly: bool = False) -> Store:
+        path = state_dir / "monitor.db"
+        if readonly and not path.exists():
+            raise NotFound(f"no database at {path}: import or add articles first")
+        return cls(path, readonly=readonly)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front (BEGIN IMMEDIATE)."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- blobs ------------------------------------------------------------------
+    def put_blob(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+            (digest, len(data), zlib.compress(data, 6)),
+        )
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise NotFound(f"content {digest[:12]} is missing from the database")
+        return zlib.decompress(row["data"])
+
+    def load_article(self, version: VersionRow) -> Article:
+        if version.article_blob is None:
+            raise NotFound(f"version {version.ts} has no article text (removed)")
+        return Article.from_json(self.get_blob(version.article_blob).decode("utf-8"))
+
+    # -- articles ---------------------------------------------------------------
+    def ensure_article(self, url: str, now_ms: int, title: str = "") -> tuple[int, bool]:
+        """Return (article id, created?) for a canonical URL."""
+        row = self.conn.execute("SELECT id FROM articles WHERE url = ?", (url,)).fetchone()
+        if row is not None:
+            return int(row["id"]), False
+        cur = self.conn.execute(
+            "INSERT INTO articles (url, host, title, added_at) VALUES (?, ?, ?, ?)",
+            (url, host_of(url), title, now_ms),
+        )
+        return int(cur.lastrowid or 0), True
+
+    def resolve(self, ref: str) -> ArticleRow:
+        """An article by id or by any variant of its URL."""
+        ref = ref.strip()
+        if ref.isdigit():
+            row = self.conn.execute("SELECT * FROM articles WHERE id = ?", (int(ref),)).fetchone()
+        else:
+            try:
+                url = normalize(ref)
+            except UrlError as exc:
+                raise NotFound(f"no article {ref!r}: {exc}") from exc
+            row = self.conn.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            raise NotFound(f"no article {ref!r}")
+        return _article_row(row)
+
+    def articles(self) -> Iterator[ArticleRow]:
+        for row in self.conn.execute("SELECT * FROM articles ORDER BY id"):
+            yield _article_row(row)
+
+    # -- versions ---------------------------------------------------------------
+    def versions(self, article_id: int) -> list[VersionRow]:
+        rows = self.conn.execute(_VERSION_SELECT + " WHERE v.article_id = ? ORDER BY v.ts",
+                                 (article_id,)).fetchall()
+        return [_version_row(r) for r in rows]
+
+    def version(self, article_id: int, ts: int) -> VersionRow:
+        row = self.conn.execute(_VERSION_SELECT + " WHERE v.article_id = ? AND v.ts = ?",
+                                (article_id, ts)).fetchone()
+        if row is None:
+            raise NotFound(f"article {article_id} has no version at {ts}")
+        return _version_row(row)
+
+    def latest_version(self, article_id: int, before: int | None = None) -> VersionRow | None:
+        sql = _VERSION_SELECT + " WHERE v.article_id = ?"
+        args: list[Any] = [article_id]
+        if before is not None:
+            sql += " AND v.ts < ?"
+            args.append(before)
+        row = self.conn.execute(sql + " ORDER BY v.ts DESC LIMIT 1", args).fetchone()
+        return _version_row(row) if row is not None else None
+
+    def next_version(self, article_id: int, after: int) -> VersionRow | None:
+        row = self.conn.execute(
+            _VERSION_SELECT + " WHERE v.article_id = ? AND v.ts > ? ORDER BY v.ts LIMIT 1",
+            (article_id, after)).fetchone()
+        return _version_row(row) if row is not None else None
+
+    def seen(self, article_id: int, ts: int) -> bool:
+        for table in ("versions", "observations"):
+            row = self.conn.execute(
+                f"SELECT 1 FROM {table} WHERE article_id = ? AND ts = ?", (article_id, ts)
+            ).fetchone()
+            if row is not None:
+                return True
+        return False
+
+    def earlier_fingerprint_ts(self, article_id: int, fingerprint: str, before: int) -> int | None:
+        row = self.conn.execute(
+            "SELECT ts FROM versions WHERE article_id = ? AND fingerprint = ? AND ts < ? "
+            "ORDER BY ts DESC LIMIT 1", (article_id, fingerprint, before)).fetchone()
+        return int(row["ts"]) if row is not None else None
+
+    def insert_version(self, article_id: int, ts: int, article: Article | None, *,
+                       source: str, snapshot_text: str | None = None,
+                       raw_html: bytes | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO versions (article_id, ts, title, pudate, fingerprint, article_blob, "
+            "snapshot_blob, raw_blob, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article_id, ts,
+                article.title if article else "",
+                article.pudate if article else "",
+                article.fingerprint() if article else None,
+                self.put_blob(article.to_json().encode()) if article else None,
+                self.put_blob(snapshot_text.encode()) if snapshot_text is not None else None,
+                self.put_blob(raw_html) if raw_html is not None else None,
+                source,
+            ),
+        )
+
+    def set_change(self, article_id: int, to_ts: int, from_ts: int | None, kinds: list[str],
+                   added: int, removed: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO changes (article_id, to_ts, from_ts, kinds, chars_added, "
+            "chars_removed) VALUES (?, ?, ?, ?, ?, ?)",
+            (article_id, to_ts, from_ts, json.dumps(kinds), added, removed),
+        )
+
+    def demote_version(self, article_id: int, ts: int, matched_ts: int) -> None:
+        """A version that turned out to repeat its predecessor becomes an observation."""
+        row = self.conn.execute("SELECT snapshot_blob FROM versions WHERE article_id = ? AND ts = ?",
+                                (article_id, ts)).fetchone()
+        self.conn.execute("DELETE FROM changes WHERE article_id = ? AND to_ts = ?", (article_id, ts))
+        self.conn.execute("DELETE FROM versions WHERE article_id = ? AND ts = ?", (article_id, ts))
+        self.add_observation(article_id, ts, "duplicate", matched_ts,
+                             row["snapshot_blob"] if row else None)
+
+    def add_observation(self, article_id: int, ts: int, outcome: str, version_ts: int | None,
+                        snapshot_blob: str | None = None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO observations (article_id, ts, outcome, version_ts, "
+            "snapshot_blob) VALUES (?, ?, ?, ?, ?)",
+            (article_id, ts, outcome, version_ts, snapshot_blob),
+        )
+
+    def refresh_article_summary(self, article_id: int) -> None:
+        self.conn.execute(
+            """
+            UPDATE articles SET
+              versions_count = (SELECT count(*) FROM versions WHERE article_id = :id),
+              latest_ts = (SELECT max(ts) FROM versions WHERE article_id = :id),
+              title = coalesce((SELECT title FROM versions WHERE article_id = :id
+                                AND fingerprint IS NOT NULL ORDER BY ts DESC LIMIT 1), title),
+              last_change_ts = (SELECT max(to_ts) FROM changes WHERE article_id = :id
+                                AND kinds NOT IN ('["metadata"]', '["minor"]'))
+            WHERE id = :id
+            """,
+            {"id": article_id},
+        )
+
+
+_VERSION_SELECT = (
+    "SELECT v.*, c.kinds, c.chars_added, c.chars_removed, c.from_ts FROM versions v "
+    "LEFT JOIN changes c ON c.article_id = v.article_id AND c.to_ts = v.ts"
+)
+
+
+def _article_row(row: sqlite3.Row) -> ArticleRow:
+    return ArticleRow(
+        id=row["id"], url=row["url"], title=row["title"], state=row["state"],
+        versions_count=row["versions_count"], latest_ts=row["latest_ts"],
+        last_change_ts=row["last_change_ts"],
+    )
+
+
+def _version_row(row: sqlite3.Row) -> VersionRow:
+    return VersionRow(
+        article_id=row["article_id"], ts=row["ts"], title=row["title"], pudate=row["pudate"],
+        fingerprint=row["fingerprint"], article_blob=row["article_blob"],
+        snapshot_blob=row["snapshot_blob"], source=row["source"],
+        kinds=json.loads(row["kinds"]) if row["kinds"] else [],
+        chars_added=row["chars_added"] or 0, chars_removed=row["chars_removed"] or 0,
+        from_ts=row["from_ts"],
+    )
