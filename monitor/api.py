@@ -25,22 +25,33 @@ class HistoryEntry:
     source: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"ts": self.ts, "title": self.title, "kinds": self.kinds,
-                "chars_added": self.chars_added, "chars_removed": self.chars_removed,
-                "pudate": self.pudate, "source": self.source}
+        return {
+            "ts": self.ts,
+            "title": self.title,
+            "kinds": self.kinds,
+            "chars_added": self.chars_added,
+            "chars_removed": self.chars_removed,
+            "pudate": self.pudate,
+            "source": self.source,
+        }
 
 
 def history(store: Store, ref: str) -> tuple[ArticleRow, list[HistoryEntry]]:
     article = store.resolve(ref)
-    entries = [HistoryEntry(v.ts, v.title, v.kinds, v.chars_added, v.chars_removed, v.pudate,
-                            v.source) for v in store.versions(article.id)]
+    entries = [
+        HistoryEntry(v.ts, v.title, v.kinds, v.chars_added, v.chars_removed, v.pudate, v.source)
+        for v in store.versions(article.id)
+    ]
     return article, entries
 
 
-def diff(store: Store, ref: str, from_ts: int | None = None,
-         to_ts: int | None = None) -> tuple[DiffHeader, ArticleDiff]:
+def diff(
+    store: Store, ref: str, from_ts: int | None = None, to_ts: int | None = None
+) -> tuple[DiffHeader, ArticleDiff]:
     article = store.resolve(ref)
-    new = store.version(article.id, to_ts) if to_ts is not None else store.latest_version(article.id)
+    new = (
+        store.version(article.id, to_ts) if to_ts is not None else store.latest_version(article.id)
+    )
     if new is None:
         raise NotFound(f"article {article.id} has no versions")
     new = _with_text(store, new, "to")
@@ -52,8 +63,14 @@ def diff(store: Store, ref: str, from_ts: int | None = None,
             raise NotFound(f"article {article.id} has only one version: nothing to diff")
         old = previous
     old = _with_text(store, old, "from")
-    header = DiffHeader(title=new.title, url=article.url, from_ts=old.ts, to_ts=new.ts,
-                        from_pudate=old.pudate, to_pudate=new.pudate)
+    header = DiffHeader(
+        title=new.title,
+        url=article.url,
+        from_ts=old.ts,
+        to_ts=new.ts,
+        from_pudate=old.pudate,
+        to_pudate=new.pudate,
+    )
     return header, diff_articles(store.load_article(old), store.load_article(new))
 
 
@@ -72,8 +89,9 @@ def snapshot_of(store: Store, article: ArticleRow, version: VersionRow) -> str:
     if version.snapshot_blob is not None:
         return store.get_blob(version.snapshot_blob).decode("utf-8")
     if version.article_blob is None:
-        return Snapshot(version.ts, version.title or article.title, article.url,
-                        "<p>(removed)</p>").render()
+        return Snapshot(
+            version.ts, version.title or article.title, article.url, "<p>(removed)</p>"
+        ).render()
     model: Article = store.load_article(version)
     return Snapshot(version.ts, _one_line(model.title), article.url, model.to_feed_html()).render()
 

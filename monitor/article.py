@@ -72,8 +72,15 @@ class Article:
         return out
 
     def canonical_text(self) -> str:
-        tags = {"title": "#", "byline": "@", "date": "=", "image": "!", "body": "p",
-                "subhead": "h", "footer": "f"}
+        tags = {
+            "title": "#",
+            "byline": "@",
+            "date": "=",
+            "image": "!",
+            "body": "p",
+            "subhead": "h",
+            "footer": "f",
+        }
         return "".join(f"{tags[section]} {text}\n" for section, text in self.lines())
 
     def fingerprint(self) -> str:
@@ -121,8 +128,9 @@ class Article:
             pudate = e(self.pudate, quote=True)
             parts.append(f'<time pudate="{pudate}" datetime="{pudate}">{e(self.date)}</time>')
         if self.lead_image is not None:
-            parts.append(_figure_html(self.lead_image.src, self.lead_image.caption,
-                                      self.lead_image.credit))
+            parts.append(
+                _figure_html(self.lead_image.src, self.lead_image.caption, self.lead_image.credit)
+            )
         parts.append("<section>")
         for block in self.body:
             if block.kind == "img":
@@ -144,4 +152,5 @@ def _image_line(src: str, caption: str) -> str:
 def _figure_html(src: str, caption: str, credit: str) -> str:
     e = html.escape
     cite = f" <cite>{e(credit)}</cite>" if credit else ""
-    return f'<figure><img src="{e(src, quote=True)}"><figcaption>{e(caption)}{cite}</figcaption></figure>'
+    img = f'<img src="{e(src, quote=True)}">'
+    return f"<figure>{img}<figcaption>{e(caption)}{cite}</figcaption></figure>"

@@ -65,8 +65,11 @@ def one_line_errors(func: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Data directory holding monitor.db [env MONITOR_STATE_DIR; default ./state].")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory holding monitor.db [env MONITOR_STATE_DIR; default ./state].",
+)
 @click.version_option(package_name="article-monitor")
 @click.pass_context
 def main(ctx: click.Context, state_dir: Path | None) -> None:
@@ -94,8 +97,9 @@ def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     with ctx.store() as store:
         total = sum(1 for _ in find_files(paths))
         show_bar = sys.stderr.isatty() and total > 20
-        with click.progressbar(length=total, label="importing", file=sys.stderr,
-                               hidden=not show_bar) as bar:
+        with click.progressbar(
+            length=total, label="importing", file=sys.stderr, hidden=not show_bar
+        ) as bar:
             summary = import_paths(store, paths, progress=lambda _p: bar.update(1))
     for error in summary.errors:
         click.echo(f"error: {error}", err=True)
@@ -118,14 +122,29 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
     with ctx.store(readonly=True) as store:
         rows = list(store.articles())
     if as_json:
-        click.echo(json.dumps([
-            {"id": r.id, "url": r.url, "title": r.title, "state": r.state,
-             "versions": r.versions_count, "last_change_ts": r.last_change_ts}
-            for r in rows], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "url": r.url,
+                        "title": r.title,
+                        "state": r.state,
+                        "versions": r.versions_count,
+                        "last_change_ts": r.last_change_ts,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for r in rows:
-        click.echo(f"{r.id:>5}  {r.versions_count:>3}v  {_ts_local(r.last_change_ts):<24} "
-                   f"{r.state:<8} {r.title}\n       {r.url}")
+        click.echo(
+            f"{r.id:>5}  {r.versions_count:>3}v  {_ts_local(r.last_change_ts):<24} "
+            f"{r.state:<8} {r.title}\n       {r.url}"
+        )
 
 
 @main.command()
@@ -145,21 +164,28 @@ def history(ctx: Context, article: str, as_json: bool) -> None:
     click.echo(f"{row.title}\n{row.url}")
     for e in entries:
         kinds = ",".join(e.kinds)
-        click.echo(f"  {e.ts}  {_ts_local(e.ts):<24} {kinds:<20} "
-                   f"+{e.chars_added:<5} -{e.chars_removed:<5} {e.title}")
+        click.echo(
+            f"  {e.ts}  {_ts_local(e.ts):<24} {kinds:<20} "
+            f"+{e.chars_added:<5} -{e.chars_removed:<5} {e.title}"
+        )
 
 
 @main.command()
 @click.argument("article")
 @click.option("--from", "from_ts", type=int, help="Older version (timestamp, ms).")
 @click.option("--to", "to_ts", type=int, help="Newer version (timestamp, ms).")
-@click.option("--format", "fmt", default=None,
-              type=click.Choice(["terminal", "text", "markdown", "html", "json"]),
-              help="Output format [default: terminal on a tty, else text].")
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    type=click.Choice(["terminal", "text", "markdown", "html", "json"]),
+    help="Output format [default: terminal on a tty, else text].",
+)
 @pass_ctx
 @one_line_errors
-def diff(ctx: Context, article: str, from_ts: int | None, to_ts: int | None,
-         fmt: str | None) -> None:
+def diff(
+    ctx: Context, article: str, from_ts: int | None, to_ts: int | None, fmt: str | None
+) -> None:
     """Diff two versions of ARTICLE (default: the last two)."""
     from monitor import api
     from monitor.render import render
@@ -193,7 +219,7 @@ def export(ctx: Context, args: tuple[str, ...], all_articles: bool) -> None:
     """Write every version as a snapshot file: export (ARTICLE... | --all) DIR."""
     from monitor import api
 
-    if all_articles and len(args) != 1 or not all_articles and len(args) < 2:
+    if (all_articles and len(args) != 1) or (not all_articles and len(args) < 2):
         raise click.UsageError("give ARTICLE... DIR, or --all DIR")
     *refs, directory = args
     with ctx.store(readonly=True) as store:

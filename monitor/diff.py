@@ -23,9 +23,18 @@ Segment = tuple[int, str]  # (-1 removed | 0 kept | 1 added, text)
 
 CONTENT_KINDS = ("title", "byline", "body", "image", "footer", "correction")
 ALL_KINDS = (*CONTENT_KINDS, "metadata", "minor", "first", "revert", "removed", "restored")
-SECTION_KIND = {"title": "title", "byline": "byline", "date": "byline", "image": "image",
-                "body": "body", "subhead": "body", "footer": "footer"}
-CORRECTION = re.compile(r"(更正|更新：|更新:|编者按|編者按|此前版本|此前的版本|Correction|Editors’ Note|Editor's Note)")
+SECTION_KIND = {
+    "title": "title",
+    "byline": "byline",
+    "date": "byline",
+    "image": "image",
+    "body": "body",
+    "subhead": "body",
+    "footer": "footer",
+}
+CORRECTION = re.compile(
+    r"(更正|更新：|更新:|编者按|編者按|此前版本|此前的版本|Correction|Editors’ Note|Editor's Note)"
+)
 SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 LONG_BLOCK = 300
 PAIR_SIMILARITY = 0.35
@@ -96,11 +105,12 @@ def _pair_region(
     old: list[tuple[str, str]], new: list[tuple[str, str]], old_range: range, new_range: range
 ) -> list[BlockChange]:
     """Pair changed blocks in order by similarity; the unpaired were added or removed."""
+    pairs = list(zip(old_range, new_range, strict=False))
     if len(old_range) == len(new_range) and all(
-        SECTION_KIND[old[i][0]] == SECTION_KIND[new[j][0]] for i, j in zip(old_range, new_range)
+        SECTION_KIND[old[i][0]] == SECTION_KIND[new[j][0]] for i, j in pairs
     ):
         # Same shape on both sides: block i became block j.
-        return [_edit(old[i][0], i, j, old[i][1], new[j][1]) for i, j in zip(old_range, new_range)]
+        return [_edit(old[i][0], i, j, old[i][1], new[j][1]) for i, j in pairs]
     out: list[BlockChange] = []
     next_new = new_range.start
     for i in old_range:
@@ -117,7 +127,9 @@ def _pair_region(
     return out
 
 
-def _best_match(section: str, text: str, new: list[tuple[str, str]], candidates: range) -> int | None:
+def _best_match(
+    section: str, text: str, new: list[tuple[str, str]], candidates: range
+) -> int | None:
     best, best_score = None, PAIR_SIMILARITY
     for j in candidates:
         new_section, new_text = new[j]
@@ -184,8 +196,9 @@ def _merge(segments: list[Segment]) -> list[Segment]:
 
 
 def _squeeze_punct(text: str) -> str:
-    return "".join(ch for ch in text
-                   if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+    return "".join(
+        ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
 
 
 def classify(changes: list[BlockChange], old: Article, new: Article) -> list[str]:

@@ -24,37 +24,133 @@ class Recorded:
     matched_ts: int | None = None  # for a duplicate: the version it repeats
 
 
-def record(store: Store, article_id: int, ts: int, article: Article, *, source: str,
-           snapshot_text: str | None = None, raw_html: bytes | None = None) -> Recorded:
-    previous = store.latest_version(article_id, before=ts)
-    if previous is not None and _repeats(previous, article):
-        snapshot_blob = store.put_blob(snapshot_text.encode()) if snapshot_text else None
-        store.add_observation(article_id, ts, "duplicate", previous.ts, snapshot_blob)
-        return Recorded(False, [], matched_ts=previous.ts)
-    store.insert_version(article_id, ts, article, source=source, snapshot_text=snapshot_text,
-                         raw_html=raw_html)
-    result = _compute_change(store, article_id, ts, article, previous)
-    _resequence_after(store, article_id, ts, article)
+@dataclass(frozen=True)
+class _Sighting:
+    ts: int
+    article: Article | None  # None: a removal
+    article_blob: str | None
+    snapshot_blob: str | None
+    raw_blob: str | None
+    source: str
+
+
+def record(
+    store: Store,
+    article_id: int,
+    ts: int,
+    article: Article,
+    *,
+    source: str,
+    snapshot_text: str | None = None,
+    raw_html: bytes | None = None,
+) -> Recorded:
+    sighting = _Sighting(
+        ts,
+        article,
+        store.put_blob(article.to_json().encode()),
+        store.put_blob(snapshot_text.encode()) if snapshot_text else None,
+        store.put_blob(raw_html) if raw_html is not None else None,
+        source,
+    )
+    if store.has_later_sighting(article_id, ts):
+        return _rebuild_with(store, article_id, sighting)
+    result = _append(store, article_id, sighting)
     store.refresh_article_summary(article_id)
     return result
 
 
 def record_removal(store: Store, article_id: int, ts: int) -> Recorded:
-    previous = store.latest_version(article_id, before=ts)
-    store.insert_version(article_id, ts, None, source="fetch")
-    store.set_change(article_id, ts, previous.ts if previous else None, ["removed"], 0,
-                     0 if previous is None else _text_size(store, previous))
+    result = _append(store, article_id, _Sighting(ts, None, None, None, None, "fetch"))
     store.conn.execute("UPDATE articles SET state = 'removed' WHERE id = ?", (article_id,))
     store.refresh_article_summary(article_id)
-    return Recorded(True, ["removed"])
+    return result
 
 
-def _repeats(previous: VersionRow, article: Article) -> bool:
-    return previous.fingerprint == article.fingerprint() and previous.pudate == article.pudate
+def _append(store: Store, article_id: int, sighting: _Sighting) -> Recorded:
+    """Record a sighting that is later than everything known of the article."""
+    previous = store.latest_version(article_id, before=sighting.ts)
+    article = sighting.article
+    if article is None:
+        removed = _text_size(store, previous) if previous is not None else 0
+        _insert(store, article_id, sighting)
+        store.set_change(
+            article_id, sighting.ts, previous.ts if previous else None, ["removed"], 0, removed
+        )
+        return Recorded(True, ["removed"], 0, removed)
+    if (
+        previous is not None
+        and previous.fingerprint == article.fingerprint()
+        and previous.pudate == article.pudate
+    ):
+        store.add_observation(
+            article_id, sighting.ts, "duplicate", previous.ts, sighting.snapshot_blob
+        )
+        return Recorded(False, [], matched_ts=previous.ts)
+    _insert(store, article_id, sighting)
+    return _compute_change(store, article_id, sighting.ts, article, previous)
 
 
-def _compute_change(store: Store, article_id: int, ts: int, article: Article,
-                    previous: VersionRow | None) -> Recorded:
+def _insert(store: Store, article_id: int, s: _Sighting) -> None:
+    store.insert_version_row(
+        article_id,
+        s.ts,
+        s.article,
+        article_blob=s.article_blob,
+        snapshot_blob=s.snapshot_blob,
+        raw_blob=s.raw_blob,
+        source=s.source,
+    )
+
+
+def _rebuild_with(store: Store, article_id: int, new: _Sighting) -> Recorded:
+    """A sighting older than others: replay the article's whole succession in order."""
+    sightings = [new]
+    for v in store.versions(article_id):
+        model = store.load_article(v) if v.article_blob is not None else None
+        sightings.append(
+            _Sighting(
+                v.ts,
+                model,
+                v.article_blob,
+                v.snapshot_blob,
+                _raw_blob(store, article_id, v.ts),
+                v.source,
+            )
+        )
+    for row in store.duplicate_observations(article_id):
+        sightings.append(_snapshot_sighting(store, row["ts"], row["snapshot_blob"]))
+    store.clear_succession(article_id)
+    result = Recorded(False, [])
+    for sighting in sorted(sightings, key=lambda s: s.ts):
+        outcome = _append(store, article_id, sighting)
+        if sighting is new:
+            result = outcome
+    store.refresh_article_summary(article_id)
+    return result
+
+
+def _raw_blob(store: Store, article_id: int, ts: int) -> str | None:
+    row = store.conn.execute(
+        "SELECT raw_blob FROM versions WHERE article_id = ? AND ts = ?", (article_id, ts)
+    ).fetchone()
+    return row["raw_blob"] if row else None
+
+
+def _snapshot_sighting(store: Store, ts: int, snapshot_blob: str) -> _Sighting:
+    from monitor.extract.feed import article_from_snapshot
+    from monitor.snapshot import parse
+    from monitor.urls import normalize
+
+    snap = parse(store.get_blob(snapshot_blob).decode("utf-8"))
+    model = article_from_snapshot(snap, normalize(snap.url))
+    return _Sighting(
+        ts, model, store.put_blob(model.to_json().encode()), snapshot_blob, None, "import"
+    )
+
+
+def _compute_change(
+    store: Store, article_id: int, ts: int, article: Article, previous: VersionRow | None
+) -> Recorded:
     if previous is None:
         kinds = ["first"]
         store.set_change(article_id, ts, None, kinds, article.text_length(), 0)
@@ -81,30 +177,6 @@ def _last_text_version(store: Store, article_id: int, before: int) -> VersionRow
     while version is not None and version.fingerprint is None:
         version = store.latest_version(article_id, before=version.ts)
     return version
-
-
-def _resequence_after(store: Store, article_id: int, ts: int, article: Article) -> None:
-    """A version recorded out of order changes what its successors changed from."""
-    previous_ts: int = ts
-    previous_article: Article | None = article
-    following = store.next_version(article_id, ts)
-    while following is not None:
-        if following.fingerprint is None:
-            store.set_change(article_id, following.ts, previous_ts, following.kinds, 0,
-                             following.chars_removed)
-            previous_ts, previous_article = following.ts, None
-            following = store.next_version(article_id, following.ts)
-            continue
-        following_article = store.load_article(following)
-        if (previous_article is not None
-                and previous_article.fingerprint() == following.fingerprint
-                and previous_article.pudate == following.pudate):
-            store.demote_version(article_id, following.ts, previous_ts)
-        else:
-            predecessor = store.latest_version(article_id, before=following.ts)
-            _compute_change(store, article_id, following.ts, following_article, predecessor)
-            previous_ts, previous_article = following.ts, following_article
-        following = store.next_version(article_id, following.ts)
 
 
 def _text_size(store: Store, version: VersionRow) -> int:

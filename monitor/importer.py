@@ -34,16 +34,21 @@ def find_files(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix in SNAPSHOT_SUFFIXES \
-                        and not child.name.lower().startswith("readme"):
+                if (
+                    child.is_file()
+                    and child.suffix in SNAPSHOT_SUFFIXES
+                    and not child.name.lower().startswith("readme")
+                ):
                     yield child
         else:
             yield path
 
 
-def import_paths(store: Store, paths: Iterable[Path],
-                 progress: Callable[[Path], None] | None = None) -> ImportSummary:
+def import_paths(
+    store: Store, paths: Iterable[Path], progress: Callable[[Path], None] | None = None
+) -> ImportSummary:
     summary = ImportSummary()
+    versions_before = _count_versions(store)
     batch: list[Path] = []
     for path in find_files(paths):
         batch.append(path)
@@ -52,11 +57,20 @@ def import_paths(store: Store, paths: Iterable[Path],
             batch = []
     if batch:
         _import_batch(store, batch, summary, progress)
+    # Counted at the end: an out-of-order file can turn an earlier duplicate into a version.
+    summary.new_versions = _count_versions(store) - versions_before
+    recorded = summary.files - len(summary.errors) - summary.already_known
+    summary.duplicates = recorded - summary.new_versions
     return summary
 
 
-def _import_batch(store: Store, batch: list[Path], summary: ImportSummary,
-                  progress: Callable[[Path], None] | None) -> None:
+def _count_versions(store: Store) -> int:
+    return int(store.conn.execute("SELECT count(*) FROM versions").fetchone()[0])
+
+
+def _import_batch(
+    store: Store, batch: list[Path], summary: ImportSummary, progress: Callable[[Path], None] | None
+) -> None:
     parsed = []
     for path in batch:
         summary.files += 1
@@ -80,8 +94,9 @@ def _import_batch(store: Store, batch: list[Path], summary: ImportSummary,
                 summary.errors.append(f"{path}: {exc}")
 
 
-def _import_one(store: Store, snap: Snapshot, text: str, url: str, now_ms: int,
-                summary: ImportSummary) -> None:
+def _import_one(
+    store: Store, snap: Snapshot, text: str, url: str, now_ms: int, summary: ImportSummary
+) -> None:
     article_id, created = store.ensure_article(url, now_ms, snap.title)
     summary.articles.add(article_id)
     summary.new_articles += int(created)
@@ -89,8 +104,4 @@ def _import_one(store: Store, snap: Snapshot, text: str, url: str, now_ms: int,
         summary.already_known += 1
         return
     article = article_from_snapshot(snap, url)
-    result = record(store, article_id, snap.ts, article, source="import", snapshot_text=text)
-    if result.new_version:
-        summary.new_versions += 1
-    else:
-        summary.duplicates += 1
+    record(store, article_id, snap.ts, article, source="import", snapshot_text=text)

@@ -11,8 +11,15 @@ from datetime import datetime
 
 from monitor.diff import ArticleDiff, BlockChange
 
-SECTION_LABEL = {"title": "title", "byline": "byline", "date": "date", "image": "image",
-                 "body": "paragraph", "subhead": "sub-head", "footer": "footer"}
+SECTION_LABEL = {
+    "title": "title",
+    "byline": "byline",
+    "date": "date",
+    "image": "image",
+    "body": "paragraph",
+    "subhead": "sub-head",
+    "footer": "footer",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ def renderer(name: str) -> Callable[[Renderer], Renderer]:
     def register(func: Renderer) -> Renderer:
         RENDERERS[name] = func
         return func
+
     return register
 
 
@@ -62,8 +70,10 @@ def _location(change: BlockChange, diff: ArticleDiff) -> str:
 
 def _summary_line(header: DiffHeader, diff: ArticleDiff) -> str:
     kinds = ", ".join(diff.kinds) or "none"
-    return (f"{local_time(header.from_ts)} -> {local_time(header.to_ts)}  [{kinds}]  "
-            f"+{diff.chars_added} -{diff.chars_removed} chars")
+    return (
+        f"{local_time(header.from_ts)} -> {local_time(header.to_ts)}  [{kinds}]  "
+        f"+{diff.chars_added} -{diff.chars_removed} chars"
+    )
 
 
 def _pudate_note(header: DiffHeader) -> str | None:
@@ -78,18 +88,25 @@ def _shown(diff: ArticleDiff, limit: int | None) -> tuple[list[BlockChange], int
     return diff.changes[:limit], len(diff.changes) - limit
 
 
-def _plain(header: DiffHeader, diff: ArticleDiff, limit: int | None,
-           removed: Callable[[str], str], added: Callable[[str], str],
-           emphasis: Callable[[str], str]) -> str:
+def _plain(
+    header: DiffHeader,
+    diff: ArticleDiff,
+    limit: int | None,
+    removed: Callable[[str], str],
+    added: Callable[[str], str],
+    emphasis: Callable[[str], str],
+) -> str:
     lines = [emphasis(header.title), header.url, _summary_line(header, diff)]
     note = _pudate_note(header)
     if note:
         lines.append(note)
     shown, hidden = _shown(diff, limit)
     for change in shown:
-        body = "".join(removed(t) if op < 0 else added(t) if op > 0 else t
-                       for op, t in change.segments)
-        lines.append(f"\n{emphasis(_location(change, diff))} ({change.op}{', minor' if change.minor else ''}):")
+        minor = ", minor" if change.minor else ""
+        body = "".join(
+            removed(t) if op < 0 else added(t) if op > 0 else t for op, t in change.segments
+        )
+        lines.append(f"\n{emphasis(_location(change, diff))} ({change.op}{minor}):")
         lines.append(body)
     if hidden:
         lines.append(f"\n… {hidden} more changed blocks not shown")
@@ -108,7 +125,9 @@ def render_terminal(header: DiffHeader, diff: ArticleDiff, limit: int | None = N
     import click
 
     return _plain(
-        header, diff, limit,
+        header,
+        diff,
+        limit,
         lambda t: click.style(t, fg="red", strikethrough=True),
         lambda t: click.style(t, fg="green", underline=True),
         lambda t: click.style(t, bold=True),
@@ -124,8 +143,11 @@ def md_escape(text: str) -> str:
 
 @renderer("markdown")
 def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
-    lines = [f"**[{md_escape(header.title)}]({header.url})**", "",
-             md_escape(_summary_line(header, diff))]
+    lines = [
+        f"**[{md_escape(header.title)}]({header.url})**",
+        "",
+        md_escape(_summary_line(header, diff)),
+    ]
     note = _pudate_note(header)
     if note:
         lines.append("")
@@ -134,7 +156,9 @@ def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = N
     for change in shown:
         body = "".join(
             f"~~{md_escape(t)}~~" if op < 0 else f"**{md_escape(t)}**" if op > 0 else md_escape(t)
-            for op, t in change.segments if t.strip() or op == 0)
+            for op, t in change.segments
+            if t.strip() or op == 0
+        )
         lines += ["", f"*{_location(change, diff)}* ({change.op}):", "", f"> {body}"]
     if hidden:
         lines += ["", f"… {hidden} more changed blocks not shown"]
@@ -155,7 +179,8 @@ def render_html(header: DiffHeader, diff: ArticleDiff, limit: int | None = None)
     for change in shown:
         body = "".join(
             f"<del>{e(t)}</del>" if op < 0 else f"<ins>{e(t)}</ins>" if op > 0 else e(t)
-            for op, t in change.segments)
+            for op, t in change.segments
+        )
         parts.append(f"<h4>{e(_location(change, diff))} ({e(change.op)})</h4><p>{body}</p>")
     if hidden:
         parts.append(f"<p>… {hidden} more changed blocks not shown</p>")

@@ -79,7 +79,9 @@ def read_file(path: Path) -> tuple[Snapshot, str]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise SnapshotError(name, 1, f"file is too large ({size} bytes, limit {MAX_FILE_BYTES})")
+            raise SnapshotError(
+                name, 1, f"file is too large ({size} bytes, limit {MAX_FILE_BYTES})"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise SnapshotError(name, 0, f"cannot read: {exc.strerror or exc}") from exc

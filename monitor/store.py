@@ -122,12 +122,18 @@ class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
-                                   isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro",
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self.conn = conn
@@ -215,13 +221,15 @@ class Store:
 
     # -- versions ---------------------------------------------------------------
     def versions(self, article_id: int) -> list[VersionRow]:
-        rows = self.conn.execute(_VERSION_SELECT + " WHERE v.article_id = ? ORDER BY v.ts",
-                                 (article_id,)).fetchall()
+        rows = self.conn.execute(
+            _VERSION_SELECT + " WHERE v.article_id = ? ORDER BY v.ts", (article_id,)
+        ).fetchall()
         return [_version_row(r) for r in rows]
 
     def version(self, article_id: int, ts: int) -> VersionRow:
-        row = self.conn.execute(_VERSION_SELECT + " WHERE v.article_id = ? AND v.ts = ?",
-                                (article_id, ts)).fetchone()
+        row = self.conn.execute(
+            _VERSION_SELECT + " WHERE v.article_id = ? AND v.ts = ?", (article_id, ts)
+        ).fetchone()
         if row is None:
             raise NotFound(f"article {article_id} has no version at {ts}")
         return _version_row(row)
@@ -238,7 +246,8 @@ class Store:
     def next_version(self, article_id: int, after: int) -> VersionRow | None:
         row = self.conn.execute(
             _VERSION_SELECT + " WHERE v.article_id = ? AND v.ts > ? ORDER BY v.ts LIMIT 1",
-            (article_id, after)).fetchone()
+            (article_id, after),
+        ).fetchone()
         return _version_row(row) if row is not None else None
 
     def seen(self, article_id: int, ts: int) -> bool:
@@ -253,46 +262,106 @@ class Store:
     def earlier_fingerprint_ts(self, article_id: int, fingerprint: str, before: int) -> int | None:
         row = self.conn.execute(
             "SELECT ts FROM versions WHERE article_id = ? AND fingerprint = ? AND ts < ? "
-            "ORDER BY ts DESC LIMIT 1", (article_id, fingerprint, before)).fetchone()
+            "ORDER BY ts DESC LIMIT 1",
+            (article_id, fingerprint, before),
+        ).fetchone()
         return int(row["ts"]) if row is not None else None
 
-    def insert_version(self, article_id: int, ts: int, article: Article | None, *,
-                       source: str, snapshot_text: str | None = None,
-                       raw_html: bytes | None = None) -> None:
+    def insert_version(
+        self,
+        article_id: int,
+        ts: int,
+        article: Article | None,
+        *,
+        source: str,
+        snapshot_text: str | None = None,
+        raw_html: bytes | None = None,
+    ) -> None:
+        self.insert_version_row(
+            article_id,
+            ts,
+            article,
+            article_blob=self.put_blob(article.to_json().encode()) if article else None,
+            snapshot_blob=self.put_blob(snapshot_text.encode()) if snapshot_text else None,
+            raw_blob=self.put_blob(raw_html) if raw_html is not None else None,
+            source=source,
+        )
+
+    def insert_version_row(
+        self,
+        article_id: int,
+        ts: int,
+        article: Article | None,
+        *,
+        article_blob: str | None,
+        snapshot_blob: str | None,
+        raw_blob: str | None,
+        source: str,
+    ) -> None:
         self.conn.execute(
             "INSERT INTO versions (article_id, ts, title, pudate, fingerprint, article_blob, "
             "snapshot_blob, raw_blob, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                article_id, ts,
+                article_id,
+                ts,
                 article.title if article else "",
                 article.pudate if article else "",
                 article.fingerprint() if article else None,
-                self.put_blob(article.to_json().encode()) if article else None,
-                self.put_blob(snapshot_text.encode()) if snapshot_text is not None else None,
-                self.put_blob(raw_html) if raw_html is not None else None,
+                article_blob,
+                snapshot_blob,
+                raw_blob,
                 source,
             ),
         )
 
-    def set_change(self, article_id: int, to_ts: int, from_ts: int | None, kinds: list[str],
-                   added: int, removed: int) -> None:
+    def has_later_sighting(self, article_id: int, ts: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM versions WHERE article_id = ? AND ts > ? UNION ALL "
+            "SELECT 1 FROM observations WHERE article_id = ? AND ts > ? AND outcome = 'duplicate' "
+            "LIMIT 1",
+            (article_id, ts, article_id, ts),
+        ).fetchone()
+        return row is not None
+
+    def duplicate_observations(self, article_id: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM observations WHERE article_id = ? AND outcome = 'duplicate' "
+            "AND snapshot_blob IS NOT NULL ORDER BY ts",
+            (article_id,),
+        ).fetchall()
+
+    def clear_succession(self, article_id: int) -> None:
+        for sql in (
+            "DELETE FROM changes WHERE article_id = ?",
+            "DELETE FROM versions WHERE article_id = ?",
+            "DELETE FROM observations WHERE article_id = ? AND outcome = 'duplicate' "
+            "AND snapshot_blob IS NOT NULL",
+        ):
+            self.conn.execute(sql, (article_id,))
+
+    def set_change(
+        self,
+        article_id: int,
+        to_ts: int,
+        from_ts: int | None,
+        kinds: list[str],
+        added: int,
+        removed: int,
+    ) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO changes (article_id, to_ts, from_ts, kinds, chars_added, "
             "chars_removed) VALUES (?, ?, ?, ?, ?, ?)",
             (article_id, to_ts, from_ts, json.dumps(kinds), added, removed),
         )
 
-    def demote_version(self, article_id: int, ts: int, matched_ts: int) -> None:
-        """A version that turned out to repeat its predecessor becomes an observation."""
-        row = self.conn.execute("SELECT snapshot_blob FROM versions WHERE article_id = ? AND ts = ?",
-                                (article_id, ts)).fetchone()
-        self.conn.execute("DELETE FROM changes WHERE article_id = ? AND to_ts = ?", (article_id, ts))
-        self.conn.execute("DELETE FROM versions WHERE article_id = ? AND ts = ?", (article_id, ts))
-        self.add_observation(article_id, ts, "duplicate", matched_ts,
-                             row["snapshot_blob"] if row else None)
-
-    def add_observation(self, article_id: int, ts: int, outcome: str, version_ts: int | None,
-                        snapshot_blob: str | None = None) -> None:
+    def add_observation(
+        self,
+        article_id: int,
+        ts: int,
+        outcome: str,
+        version_ts: int | None,
+        snapshot_blob: str | None = None,
+    ) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO observations (article_id, ts, outcome, version_ts, "
             "snapshot_blob) VALUES (?, ?, ?, ?, ?)",
@@ -323,18 +392,28 @@ _VERSION_SELECT = (
 
 def _article_row(row: sqlite3.Row) -> ArticleRow:
     return ArticleRow(
-        id=row["id"], url=row["url"], title=row["title"], state=row["state"],
-        versions_count=row["versions_count"], latest_ts=row["latest_ts"],
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        state=row["state"],
+        versions_count=row["versions_count"],
+        latest_ts=row["latest_ts"],
         last_change_ts=row["last_change_ts"],
     )
 
 
 def _version_row(row: sqlite3.Row) -> VersionRow:
     return VersionRow(
-        article_id=row["article_id"], ts=row["ts"], title=row["title"], pudate=row["pudate"],
-        fingerprint=row["fingerprint"], article_blob=row["article_blob"],
-        snapshot_blob=row["snapshot_blob"], source=row["source"],
+        article_id=row["article_id"],
+        ts=row["ts"],
+        title=row["title"],
+        pudate=row["pudate"],
+        fingerprint=row["fingerprint"],
+        article_blob=row["article_blob"],
+        snapshot_blob=row["snapshot_blob"],
+        source=row["source"],
         kinds=json.loads(row["kinds"]) if row["kinds"] else [],
-        chars_added=row["chars_added"] or 0, chars_removed=row["chars_removed"] or 0,
+        chars_added=row["chars_added"] or 0,
+        chars_removed=row["chars_removed"] or 0,
         from_ts=row["from_ts"],
     )

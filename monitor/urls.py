@@ -23,7 +23,7 @@ def normalize(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https"):
         raise UrlError(f"not an http(s) URL: {raw!r}")
     host = (parts.hostname or "").lower().rstrip(".")
-    if not host or "." not in host and host != "localhost":
+    if not host or ("." not in host and host != "localhost"):
         raise UrlError(f"URL has no valid host: {raw!r}")
     try:
         port = parts.port

@@ -15,21 +15,68 @@ from selectolax.lexbor import LexborNode
 
 from monitor.article import Block, Image, clean_text
 
-NOISE_TAGS = frozenset({
-    "script", "style", "noscript", "template", "svg", "nav", "aside", "iframe", "form",
-    "button", "input", "select", "textarea", "object", "embed", "video", "audio", "canvas",
-    "head", "title", "meta", "link", "hr",
-})
+NOISE_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "nav",
+        "aside",
+        "iframe",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "canvas",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "hr",
+    }
+)
 NOISE_CLASS = re.compile(
     r"(?:^|[\s_-])(?:big_ad|ad|ads|advert\w*|article-body-aside|related[\w-]*|copy-footer|"
     r"nav[\w-]*|subscri\w*|newsletter\w*|promo\w*|share[\w-]*|social[\w-]*|"
     r"apple-store-icon|google-play-icon|download-apk|comments?)(?:$|[\s_-])",
     re.IGNORECASE,
 )
-INLINE_TAGS = frozenset({
-    "a", "span", "b", "i", "em", "strong", "u", "s", "sup", "sub", "mark", "abbr", "font",
-    "cite", "q", "code", "del", "ins", "time", "label", "wbr", "bdi", "bdo", "tt", "big",
-})
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "span",
+        "b",
+        "i",
+        "em",
+        "strong",
+        "u",
+        "s",
+        "sup",
+        "sub",
+        "mark",
+        "abbr",
+        "font",
+        "cite",
+        "q",
+        "code",
+        "del",
+        "ins",
+        "time",
+        "label",
+        "wbr",
+        "bdi",
+        "bdo",
+        "tt",
+        "big",
+    }
+)
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 FEED_ADVERT = re.compile(r"^\s*获取更多RSS")
 OLD_BYLINE = re.compile(r"^(?P<byline>.*)\n\s*(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*$", re.S)
@@ -326,9 +373,11 @@ def _has_block_content(node: LexborNode) -> bool:
 
 
 def _is_subhead(node: LexborNode) -> bool:
-    meaningful = [c for c in _children(node)
-                  if not (c.tag == "-text" and not (c.text_content or "").strip())
-                  and c.tag != "br"]
+    meaningful = [
+        c
+        for c in _children(node)
+        if not (c.tag == "-text" and not (c.text_content or "").strip()) and c.tag != "br"
+    ]
     return len(meaningful) == 1 and meaningful[0].tag in ("b", "strong")
 
 

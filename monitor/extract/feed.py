@@ -51,5 +51,5 @@ def _article_nodes(root: LexborNode) -> list[LexborNode]:
     if not sections:
         return nodes
     last = sections[-1]
-    tail = [n for n in nodes[last + 1:] if n.tag == "footer"][:1]
+    tail = [n for n in nodes[last + 1 :] if n.tag == "footer"][:1]
     return nodes[: last + 1] + tail
