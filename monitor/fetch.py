@@ -1,0 +1,228 @@
+"""Fetching article pages: one shared httpx client with the rules a polite,
+robust monitor needs.
+
+- explicit timeouts, redirects followed up to a limit, a descriptive User-Agent;
+- bounded overall concurrency, a per-host limit and a minimum delay per host;
+- conditional GET (ETag / Last-Modified); a 304 is "unchanged" without parsing;
+- a cap on the *decoded* body, counted while streaming (catches gzip bombs);
+- charset from the header, then <meta>, then detection; gb2312/gbk read as gb18030;
+- transient failures (timeouts, connection errors, 429, 5xx) retried with backoff,
+  honouring Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from monitor.errors import FetchError
+
+DEFAULT_USER_AGENT = "article-monitor/0.1 (+https://github.com/article-monitor; edit tracker)"
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+                     "gb_2312-80": "gb18030", "iso-8859-1": "cp1252", "latin-1": "cp1252"}
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout_s: float = 20.0
+    connect_timeout_s: float = 10.0
+    max_redirects: int = 5
+    max_bytes: int = 5 * 1024 * 1024
+    user_agent: str = DEFAULT_USER_AGENT
+    concurrency: int = 10
+    per_host_concurrency: int = 2
+    per_host_delay_s: float = 1.0
+    retries: int = 2
+    backoff_s: float = 1.0
+    max_retry_after_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int  # 200 or 304 (anything else is a FetchError)
+    url: str  # final URL after redirects
+    text: str = ""
+    raw: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    encoding: str = ""
+
+
+@dataclass
+class _HostGate:
+    semaphore: asyncio.Semaphore
+    next_slot: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Fetcher:
+    def __init__(self, settings: FetchSettings | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = s = settings or FetchSettings()
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
+            follow_redirects=True,
+            max_redirects=s.max_redirects,
+            limits=httpx.Limits(max_connections=s.concurrency * 2,
+                                max_keepalive_connections=s.concurrency),
+            headers={"User-Agent": s.user_agent, "Accept": "text/html,*/*;q=0.5",
+                     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+        )
+        self._overall = asyncio.Semaphore(s.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+        self._sleep = sleep
+        self._clock = clock
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def fetch(self, url: str, etag: str | None = None,
+                    last_modified: str | None = None) -> Page:
+        """Fetch with retries for transient failures; raise FetchError otherwise."""
+        attempt = 0
+        while True:
+            try:
+                return await self._fetch_once(url, etag, last_modified)
+            except FetchError as exc:
+                if not exc.transient or attempt >= self.settings.retries:
+                    raise
+                delay = getattr(exc, "retry_after", None) or self.settings.backoff_s * 2**attempt
+                attempt += 1
+                await self._sleep(min(delay, self.settings.max_retry_after_s))
+
+    async def _fetch_once(self, url: str, etag: str | None, last_modified: str | None) -> Page:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        host = httpx.URL(url).host
+        async with self._overall:
+            gate = self._gate(host)
+            async with gate.semaphore:
+                await self._wait_turn(gate)
+                return await self._request(url, headers)
+
+    def _gate(self, host: str) -> _HostGate:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = _HostGate(asyncio.Semaphore(max(1, self.settings.per_host_concurrency)))
+            self._hosts[host] = gate
+        return gate
+
+    async def _wait_turn(self, gate: _HostGate) -> None:
+        if self.settings.per_host_delay_s <= 0:
+            return
+        async with gate.lock:
+            now = self._clock()
+            wait = gate.next_slot - now
+            gate.next_slot = max(now, gate.next_slot) + self.settings.per_host_delay_s
+        if wait > 0:
+            await self._sleep(wait)
+
+    async def _request(self, url: str, headers: dict[str, str]) -> Page:
+        try:
+            async with self.client.stream("GET", url, headers=headers) as response:
+                return await self._read(response)
+        except httpx.TooManyRedirects as exc:
+            raise FetchError(f"too many redirects (limit {self.settings.max_redirects})") from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            kind = type(exc).__name__
+            raise FetchError(f"{kind}: {exc or 'no detail'}", transient=True) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _read(self, response: httpx.Response) -> Page:
+        status = response.status_code
+        final_url = str(response.url)
+        if status == 304:
+            return Page(304, final_url, etag=response.headers.get("etag"),
+                        last_modified=response.headers.get("last-modified"))
+        if status == 429 or status >= 500:
+            error = FetchError(f"HTTP {status}", transient=True, status=status)
+            error.retry_after = _retry_after(response.headers.get("retry-after"))  # type: ignore[attr-defined]
+            raise error
+        if status != 200:
+            raise FetchError(f"HTTP {status}", status=status)
+        content_type = response.headers.get("content-type", "").lower()
+        if content_type and not any(t in content_type for t in ("html", "xml", "text/plain")):
+            raise FetchError(f"not an HTML page (Content-Type {content_type.split(';')[0]})")
+        raw = await self._read_capped(response)
+        encoding = choose_encoding(response.charset_encoding, raw)
+        text = raw.decode(encoding, errors="replace")
+        if "\x00" in text[:4096]:
+            raise FetchError("binary content, not an HTML page")
+        return Page(200, final_url, text, raw, response.headers.get("etag"),
+                    response.headers.get("last-modified"), encoding)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            if total > self.settings.max_bytes:
+                raise FetchError(f"page larger than {self.settings.max_bytes} bytes (decoded)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def choose_encoding(header_charset: str | None, raw: bytes) -> str:
+    """Header charset, then <meta> in the first few KB, then detection."""
+    for candidate in (header_charset, _meta_charset(raw)):
+        name = _usable(candidate)
+        if name:
+            return name
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:65536]).best()
+    return _usable(best.encoding if best else None) or "utf-8"
+
+
+def _meta_charset(raw: bytes) -> str | None:
+    match = _META_CHARSET.search(raw[:8192])
+    return match.group(1).decode("ascii", "ignore") if match else None
+
+
+def _usable(name: str | None) -> str | None:
+    if not name:
+        return None
+    import codecs
+
+    lowered = name.strip().lower()
+    lowered = _ENCODING_ALIASES.get(lowered, lowered)
+    try:
+        canonical = codecs.lookup(lowered).name
+    except LookupError:
+        return None
+    return _ENCODING_ALIASES.get(canonical, canonical)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
