@@ -36,6 +36,36 @@ class HistoryEntry:
         }
 
 
+def article_listing(store: Store) -> list[dict[str, object]]:
+    rows = store.conn.execute(
+        "SELECT id, url, title, state, versions_count AS versions, last_change_ts, failures, "
+        "last_error, last_check_at, next_check_at FROM articles ORDER BY id"
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def add_urls(store: Store, urls: list[str]) -> tuple[int, int, list[str]]:
+    """Register URLs; return (added, already known, one error line per bad URL)."""
+    import time
+
+    from monitor.errors import UrlError
+    from monitor.urls import normalize
+
+    added, known, errors = 0, 0, []
+    now = int(time.time() * 1000)
+    with store.write():
+        for raw in urls:
+            try:
+                url = normalize(raw)
+            except UrlError as exc:
+                errors.append(f"{raw!r}: {exc}")
+                continue
+            _, created = store.ensure_article(url, now)
+            added += created
+            known += not created
+    return added, known, errors
+
+
 def history(store: Store, ref: str) -> tuple[ArticleRow, list[HistoryEntry]]:
     article = store.resolve(ref)
     entries = [

@@ -118,33 +118,98 @@ def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
 @pass_ctx
 @one_line_errors
 def list_cmd(ctx: Context, as_json: bool) -> None:
-    """Tracked articles: id, URL, title, versions, last change."""
+    """Tracked articles: state, versions, last change, last and next check."""
+    from monitor.api import article_listing
+
     with ctx.store(readonly=True) as store:
-        rows = list(store.articles())
+        rows = article_listing(store)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "url": r.url,
-                        "title": r.title,
-                        "state": r.state,
-                        "versions": r.versions_count,
-                        "last_change_ts": r.last_change_ts,
-                    }
-                    for r in rows
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
+        state = str(r["state"])
+        if r["failures"]:
+            state = f"failing ({r['failures']} errors)"
         click.echo(
-            f"{r.id:>5}  {r.versions_count:>3}v  {_ts_local(r.last_change_ts):<24} "
-            f"{r.state:<8} {r.title}\n       {r.url}"
+            f"{r['id']:>5} {r['versions']:>3}v  {state:<10}"
+            f"  changed {_ts_local(r['last_change_ts'])}"  # type: ignore[arg-type]
+            f"  checked {_ts_local(r['last_check_at'])}"  # type: ignore[arg-type]
+            f"  next {_ts_local(r['next_check_at'])}\n"  # type: ignore[arg-type]
+            f"      {r['title']}\n      {r['url']}"
         )
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read URLs from a file, one per line (# comments allowed).",
+)
+@pass_ctx
+@one_line_errors
+def add(ctx: Context, urls: tuple[str, ...], from_file: Any) -> None:
+    """Start watching article URLs (checked on the next pass)."""
+    from monitor.api import add_urls
+
+    wanted = list(urls)
+    if from_file is not None:
+        wanted += [ln.strip() for ln in from_file if ln.strip() and not ln.startswith("#")]
+    if not wanted:
+        raise click.UsageError("give at least one URL, or --from-file")
+    with ctx.store() as store:
+        added, known, errors = add_urls(store, wanted)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"{added} added, {known} already known, {len(errors)} errors")
+    if errors:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("articles", nargs=-1)
+@click.option("--all", "all_articles", is_flag=True, help="Check every article, due or not.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per article.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar="MONITOR_CONFIG",
+    help="Config file (TOML) [env MONITOR_CONFIG].",
+)
+@pass_ctx
+@one_line_errors
+def check(
+    ctx: Context,
+    articles: tuple[str, ...],
+    all_articles: bool,
+    as_json: bool,
+    config_path: Path | None,
+) -> None:
+    """One pass now over ARTICLES, or the due articles (default), or --all."""
+    import asyncio
+
+    from monitor import config as config_mod
+    from monitor.check import CheckResult, run_checks, targets, wall_clock_ms
+
+    config = config_mod.load(config_path)
+    with ctx.store() as store:
+        ids = [store.resolve(a).id for a in articles] if articles else None
+        batch = targets(store, ids, wall_clock_ms(), due_only=not all_articles)
+        show_bar = sys.stderr.isatty() and not as_json and len(batch) > 1
+        with click.progressbar(
+            length=len(batch), label="checking", file=sys.stderr, hidden=not show_bar
+        ) as bar:
+
+            def report(result: CheckResult) -> None:
+                bar.update(1)
+                if as_json:
+                    click.echo(json.dumps(result.__dict__, ensure_ascii=False))
+                else:
+                    click.echo(result.line())
+
+            asyncio.run(run_checks(store, config, batch, on_result=report))
 
 
 @main.command()

@@ -25,8 +25,14 @@ from monitor.errors import FetchError
 
 DEFAULT_USER_AGENT = "article-monitor/0.1 (+https://github.com/article-monitor; edit tracker)"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
-                     "gb_2312-80": "gb18030", "iso-8859-1": "cp1252", "latin-1": "cp1252"}
+_ENCODING_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+}
 
 
 @dataclass(frozen=True)
@@ -66,19 +72,27 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Fetcher:
-    def __init__(self, settings: FetchSettings | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = s = settings or FetchSettings()
         self.client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
             follow_redirects=True,
             max_redirects=s.max_redirects,
-            limits=httpx.Limits(max_connections=s.concurrency * 2,
-                                max_keepalive_connections=s.concurrency),
-            headers={"User-Agent": s.user_agent, "Accept": "text/html,*/*;q=0.5",
-                     "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
+            limits=httpx.Limits(
+                max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency
+            ),
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": "text/html,*/*;q=0.5",
+                "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+            },
         )
         self._overall = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, _HostGate] = {}
@@ -94,8 +108,9 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def fetch(self, url: str, etag: str | None = None,
-                    last_modified: str | None = None) -> Page:
+    async def fetch(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> Page:
         """Fetch with retries for transient failures; raise FetchError otherwise."""
         attempt = 0
         while True:
@@ -154,8 +169,12 @@ class Fetcher:
         status = response.status_code
         final_url = str(response.url)
         if status == 304:
-            return Page(304, final_url, etag=response.headers.get("etag"),
-                        last_modified=response.headers.get("last-modified"))
+            return Page(
+                304,
+                final_url,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
         if status == 429 or status >= 500:
             error = FetchError(f"HTTP {status}", transient=True, status=status)
             error.retry_after = _retry_after(response.headers.get("retry-after"))  # type: ignore[attr-defined]
@@ -170,8 +189,15 @@ class Fetcher:
         text = raw.decode(encoding, errors="replace")
         if "\x00" in text[:4096]:
             raise FetchError("binary content, not an HTML page")
-        return Page(200, final_url, text, raw, response.headers.get("etag"),
-                    response.headers.get("last-modified"), encoding)
+        return Page(
+            200,
+            final_url,
+            text,
+            raw,
+            response.headers.get("etag"),
+            response.headers.get("last-modified"),
+            encoding,
+        )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         chunks: list[bytes] = []

@@ -163,7 +163,8 @@ def _compute_change(
     diff = diff_articles(store.load_article(base), article)
     kinds = list(diff.kinds)
     if previous.fingerprint is None:
-        kinds.insert(0, "restored")
+        same_text = base.fingerprint == article.fingerprint()
+        kinds = ["restored"] if same_text else ["restored", *kinds]
     elif base.fingerprint != article.fingerprint():
         earlier = store.earlier_fingerprint_ts(article_id, article.fingerprint(), base.ts)
         if earlier is not None:

@@ -81,6 +81,23 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_live_checks(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN etag TEXT;
+        ALTER TABLE articles ADD COLUMN last_modified TEXT;
+        ALTER TABLE articles ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;  -- consecutive
+        ALTER TABLE articles ADD COLUMN last_error TEXT;
+        ALTER TABLE articles ADD COLUMN missing_count INTEGER NOT NULL DEFAULT 0;  -- 404s in a row
+        ALTER TABLE articles ADD COLUMN suspect_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE articles ADD COLUMN last_check_at INTEGER;
+        ALTER TABLE articles ADD COLUMN next_check_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX articles_due ON articles (next_check_at) WHERE state != 'stopped';
+        """
+    )
+
+
 @dataclass(frozen=True)
 class ArticleRow:
     id: int

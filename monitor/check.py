@@ -1,0 +1,230 @@
+"""One live check per article: fetch -> extract -> compare -> record.
+
+Fetches run concurrently; every result is written by the one writer (this thread)
+in its own short transaction, so a crash loses at most the checks in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor.config import Config
+from monitor.errors import FetchError
+from monitor.extract import ExtractionError, extract
+from monitor.fetch import Fetcher, Page
+from monitor.history import record, record_removal
+from monitor.schedule import Policy, next_interval
+from monitor.store import Store
+from monitor.urls import normalize
+
+Clock = Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Target:
+    id: int
+    url: str
+    state: str
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    missing_count: int
+    suspect_count: int
+
+
+@dataclass
+class CheckResult:
+    article_id: int
+    url: str
+    outcome: str  # unchanged | changed | new | removed | restored | missing | error
+    kinds: list[str] = field(default_factory=list)
+    detail: str = ""
+    version_ts: int | None = None
+
+    def line(self) -> str:
+        if self.outcome == "changed":
+            return f"changed ({', '.join(self.kinds)})  {self.url}"
+        if self.outcome in ("error", "missing"):
+            return f"{self.outcome} ({self.detail})  {self.url}"
+        return f"{self.outcome}  {self.url}"
+
+
+def targets(store: Store, ids: list[int] | None, now: int, due_only: bool) -> list[Target]:
+    sql = (
+        "SELECT id, url, state, etag, last_modified, failures, missing_count, suspect_count "
+        "FROM articles WHERE state != 'stopped'"
+    )
+    args: list[object] = []
+    if ids is not None:
+        sql += f" AND id IN ({','.join('?' * len(ids))})"
+        args += ids
+    elif due_only:
+        sql += " AND next_check_at <= ?"
+        args.append(now)
+    rows = store.conn.execute(sql + " ORDER BY next_check_at, id", args).fetchall()
+    return [Target(**dict(r)) for r in rows]
+
+
+async def run_checks(
+    store: Store,
+    config: Config,
+    batch: list[Target],
+    *,
+    clock: Clock = wall_clock_ms,
+    fetcher: Fetcher | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    own = fetcher is None
+    active = fetcher or Fetcher(config.fetch)
+    results: list[CheckResult] = []
+    try:
+        tasks = [asyncio.create_task(_fetch(active, config, t)) for t in batch]
+        for next_done in asyncio.as_completed(tasks):
+            target, page, error = await next_done
+            result = apply_result(store, config, target, page, error, clock())
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if own:
+            await active.aclose()
+    return results
+
+
+async def _fetch(
+    fetcher: Fetcher, config: Config, target: Target
+) -> tuple[Target, Page | None, FetchError | None]:
+    try:
+        page = await fetcher.fetch(config.fetch_url(target.url), target.etag, target.last_modified)
+    except FetchError as exc:
+        return target, None, exc
+    return target, page, None
+
+
+def apply_result(
+    store: Store,
+    config: Config,
+    target: Target,
+    page: Page | None,
+    error: FetchError | None,
+    now: int,
+) -> CheckResult:
+    with store.write():
+        if error is not None:
+            result = _failed(store, config, target, error, now)
+        else:
+            assert page is not None
+            result = _fetched(store, config, target, page, now)
+        _schedule(store, target.id, now)
+    return result
+
+
+def _failed(
+    store: Store, config: Config, target: Target, error: FetchError, now: int
+) -> CheckResult:
+    if error.status in (404, 410):
+        return _missing(store, config, target, f"HTTP {error.status}", now)
+    _set(store, target.id, failures=target.failures + 1, last_error=str(error), last_check_at=now)
+    return CheckResult(target.id, target.url, "error", detail=str(error))
+
+
+def _missing(store: Store, config: Config, target: Target, why: str, now: int) -> CheckResult:
+    seen = target.missing_count + 1
+    _set(store, target.id, missing_count=seen, last_check_at=now, last_error=why)
+    if target.state == "removed":
+        return CheckResult(target.id, target.url, "unchanged", detail="still removed")
+    if seen < config.removal_confirmations:
+        detail = f"{why}, {seen} of {config.removal_confirmations} before removal"
+        return CheckResult(target.id, target.url, "missing", detail=detail)
+    record_removal(store, target.id, now)
+    return CheckResult(target.id, target.url, "removed", ["removed"], why, now)
+
+
+def _fetched(store: Store, config: Config, target: Target, page: Page, now: int) -> CheckResult:
+    if page.status == 304:
+        store.add_observation(target.id, now, "unchanged", None)
+        _set(store, target.id, failures=0, missing_count=0, last_check_at=now, last_error=None)
+        return CheckResult(target.id, target.url, "unchanged", detail="304")
+    if not _same_article(config, target.url, page.url):
+        return _missing(store, config, target, f"redirected to {page.url}", now)
+    try:
+        article = extract(page.text, target.url)
+    except ExtractionError as exc:
+        _set(store, target.id, failures=target.failures + 1, last_error=str(exc), last_check_at=now)
+        return CheckResult(target.id, target.url, "error", detail=f"extraction: {exc}")
+    latest = store.latest_version(target.id)
+    if latest is not None and latest.article_blob is not None and target.suspect_count < 1:
+        before = store.load_article(latest).text_length()
+        if article.text_length() < before * config.shrink_ratio:
+            detail = f"text shrank from {before} to {article.text_length()} chars; held as suspect"
+            _set(
+                store,
+                target.id,
+                suspect_count=1,
+                failures=target.failures + 1,
+                last_error=detail,
+                last_check_at=now,
+            )
+            return CheckResult(target.id, target.url, "error", detail=detail)
+    outcome = record(store, target.id, now, article, source="fetch", raw_html=page.raw)
+    _set(
+        store,
+        target.id,
+        failures=0,
+        missing_count=0,
+        suspect_count=0,
+        last_check_at=now,
+        last_error=None,
+        etag=page.etag,
+        last_modified=page.last_modified,
+        state="active",
+    )
+    if not outcome.new_version:
+        return CheckResult(target.id, target.url, "unchanged")
+    if "first" in outcome.kinds:
+        return CheckResult(target.id, target.url, "new", outcome.kinds, version_ts=now)
+    kind = "restored" if "restored" in outcome.kinds else "changed"
+    return CheckResult(target.id, target.url, kind, outcome.kinds, version_ts=now)
+
+
+def _same_article(config: Config, canonical: str, final_url: str) -> bool:
+    for prefix, target in config.mirrors:
+        if final_url.startswith(target):
+            final_url = prefix + final_url[len(target) :]
+            break
+    try:
+        return normalize(final_url) == canonical
+    except Exception:
+        return False
+
+
+def _set(store: Store, article_id: int, **values: object) -> None:
+    columns = ", ".join(f"{k} = ?" for k in values)
+    store.conn.execute(
+        f"UPDATE articles SET {columns} WHERE id = ?", (*values.values(), article_id)
+    )
+
+
+def _schedule(store: Store, article_id: int, now: int, policy: Policy | None = None) -> None:
+    row = store.conn.execute(
+        "SELECT coalesce(last_change_ts, added_at) AS changed, added_at, failures, state "
+        "FROM articles WHERE id = ?",
+        (article_id,),
+    ).fetchone()
+    # A version key is the time it was seen; an imported archive may be old, but the
+    # article's watch starts when it was added.
+    last_change = max(row["changed"], row["added_at"])
+    interval = next_interval(policy or Policy(), now, last_change, row["failures"])
+    if interval is None:
+        store.conn.execute("UPDATE articles SET state = 'stopped' WHERE id = ?", (article_id,))
+        return
+    store.conn.execute(
+        "UPDATE articles SET next_check_at = ? WHERE id = ?", (now + interval, article_id)
+    )

@@ -1,0 +1,84 @@
+"""Live cn.nytimes.com article pages (also `dual/`, `zh-hant/` and mobile variants)."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from monitor.article import Article, clean_text
+from monitor.extract import ExtractionError, extractor
+from monitor.extract.blocks import BlockWalker, element_text, finish, normalize_byline
+from monitor.extract.generic import extract_generic
+
+BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
+
+
+@extractor("cn.nytimes.com", "m.cn.nytimes.com")
+def extract_nytcn(html: str, url: str) -> Article:
+    tree = LexborHTMLParser(html)
+    root = tree.css_first("article.article-content")
+    if root is None:
+        # Not the article template (a newsletter, a new layout): the generic rules.
+        return extract_generic(html, url)
+    title = _title(root)
+    if not title:
+        raise ExtractionError("article page without a headline")
+    walker = BlockWalker()
+    byline_node = root.css_first(".byline address") or root.css_first("address")
+    if byline_node is not None:
+        walker.found.byline = normalize_byline(element_text(byline_node))
+    time_node = root.css_first("time[pudate]")
+    if time_node is not None:
+        walker.found.pudate = time_node.attributes.get("pudate") or ""
+        walker.found.date = clean_text(element_text(time_node))
+    lead = root.css_first("figure.article-span-photo")
+    if lead is not None:
+        walker.figure(lead)
+    for node in root.css(BODY_ITEMS):
+        if _is_english_column(node):
+            continue
+        walker.visit(node if node.tag == "figure" else _as_paragraph(node))
+    walker.flush()
+    footer = root.css_first("footer.author-info")
+    if footer is not None:
+        walker.footer(footer)
+    else:
+        walker.found.footer_seen = True
+    body, footer_lines = finish(walker.found)
+    found = walker.found
+    return Article(
+        title=title,
+        byline=found.byline,
+        date=found.date,
+        pudate=found.pudate,
+        lead_image=found.lead_image,
+        body=body,
+        footer=footer_lines,
+        url=url,
+    )
+
+
+def _title(root: LexborNode) -> str:
+    for h1 in root.css(".article-header header h1, header h1, h1"):
+        classes = h1.attributes.get("class") or ""
+        if "en-title" not in classes:
+            return clean_text(element_text(h1))
+    return ""
+
+
+def _is_english_column(node: LexborNode) -> bool:
+    """Bilingual pages put each English paragraph in the first of two columns."""
+    column = node.parent
+    while column is not None and "col-lg-6" not in (column.attributes.get("class") or ""):
+        column = column.parent
+    if column is None:
+        return False
+    previous = column.prev
+    while previous is not None and previous.tag == "-text":
+        previous = previous.prev
+    return previous is None
+
+
+def _as_paragraph(node: LexborNode) -> LexborNode:
+    # div.article-paragraph holds the paragraph's inline content directly.
+    wrapper = LexborHTMLParser(f"<p>{node.inner_html or ''}</p>").css_first("p")
+    return wrapper if wrapper is not None else node

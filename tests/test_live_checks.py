@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.article import Block
+from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article, run
+from tests.pages import nyt_page
+from tests.server import PageServer, Route, page_server
+
+BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
+PATH = "/usa/20240701/biden-campaign-debate-scramble/"
+
+
+@pytest.fixture
+def server(
+    state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PageServer]:
+    with page_server() as srv:
+        monkeypatch.setenv("MONITOR_MIRRORS", f"https://cn.nytimes.com/={srv.base}")
+        config = tmp_path / "monitor.toml"
+        config.write_text(
+            "[fetch]\nper_host_delay_s = 0\nbackoff_s = 0.01\ntimeout_s = 1.0\nretries = 2\n"
+        )
+        monkeypatch.setenv("MONITOR_CONFIG", str(config))
+        yield srv
+
+
+def _check(cli: CliRunner) -> list[dict[str, object]]:
+    result = run(cli, "check", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def _serve(server: PageServer, html: str, **route: object) -> None:
+    server.routes[PATH] = Route(body=html.encode("utf-8"), **route)  # type: ignore[arg-type]
+
+
+def _history(cli: CliRunner) -> list[dict[str, object]]:
+    return json.loads(run(cli, "history", BIDEN, "--json").output)  # type: ignore[no-any-return]
+
+
+def test_live_history_end_to_end(cli: CliRunner, server: PageServer) -> None:
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+
+    # The unchanged article, on a real page full of furniture: no new version.
+    _serve(server, nyt_page(old, token="a"))
+    assert [r["outcome"] for r in _check(cli)] == ["unchanged"]
+    _serve(server, nyt_page(old, token="b"))  # varying ad/token bytes
+    assert [r["outcome"] for r in _check(cli)] == ["unchanged"]
+
+    # The real edit: exactly the two word fixes.
+    new = load_article(BIDEN_NEW)
+    _serve(server, nyt_page(new, token="c"))
+    [result] = _check(cli)
+    assert result["outcome"] == "changed" and result["kinds"] == ["body"]
+    diff = json.loads(run(cli, "diff", BIDEN, "--format", "json").output)
+    assert [(c["section"], c["op"]) for c in diff["changes"]] == [("body", "edit")] * 2
+    assert "觉得好笑" in diff["changes"][1]["old"] and "绷不住" in diff["changes"][1]["new"]
+
+    # Title change, then an added paragraph.
+    retitled = dataclasses.replace(new, title=new.title + "（更新）")
+    _serve(server, nyt_page(retitled))
+    assert _check(cli)[0]["kinds"] == ["title"]
+    longer = dataclasses.replace(retitled, body=(*retitled.body, Block("p", "新增的一段话。")))
+    _serve(server, nyt_page(longer))
+    assert _check(cli)[0]["kinds"] == ["body"]
+
+    # Removal needs two 404s in a row, then a restore diffs against the last text.
+    server.routes.pop(PATH)
+    assert _check(cli)[0]["outcome"] == "missing"
+    assert _check(cli)[0]["outcome"] == "removed"
+    assert _check(cli)[0]["outcome"] == "unchanged"  # still removed: nothing new
+    _serve(server, nyt_page(longer))
+    assert _check(cli)[0]["outcome"] == "restored"
+
+    kinds = [h["kinds"] for h in _history(cli)]
+    assert kinds == [["first"], ["body"], ["title"], ["body"], ["removed"], ["restored"]]
+    shown = run(cli, "show", BIDEN).output
+    assert shown.startswith("<!--") and "新增的一段话。" in shown
+
+
+def test_etag_gives_304_without_a_version(cli: CliRunner, server: PageServer) -> None:
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+    _serve(server, nyt_page(old), etag='"v1"')
+    assert _check(cli)[0]["outcome"] == "unchanged"
+    assert _check(cli)[0]["detail"] == "304"
+    assert len(_history(cli)) == 1
+
+
+def test_gbk_page_reads_as_the_same_text(cli: CliRunner, server: PageServer) -> None:
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+    page = nyt_page(old, charset="gbk").encode("gb18030")
+    server.routes[PATH] = Route(body=page, content_type="text/html")
+    assert _check(cli)[0]["outcome"] == "unchanged"
+
+
+def test_dual_variant_reads_as_the_same_text(cli: CliRunner, server: PageServer) -> None:
+    run(cli, "import", str(BIDEN_OLD))
+    _serve(server, nyt_page(load_article(BIDEN_OLD), dual=True))
+    assert _check(cli)[0]["outcome"] == "unchanged"
+
+
+def test_flaky_server_is_retried_and_never_a_version(cli: CliRunner, server: PageServer) -> None:
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+    _serve(server, nyt_page(old), fail_first=[503, 503])
+    assert _check(cli)[0]["outcome"] == "unchanged"  # retried inside the check
+    _serve(server, nyt_page(old), fail_first=[503, 503, 503, 503])
+    result = _check(cli)[0]
+    assert result["outcome"] == "error" and "503" in str(result["detail"])
+    _serve(server, nyt_page(old), stall_first_s=3.0)
+    assert _check(cli)[0]["outcome"] == "unchanged"  # the timed-out try is retried
+    listed = json.loads(run(cli, "list", "--json").output)
+    assert listed[0]["failures"] == 0
+    assert len(_history(cli)) == 1
+
+
+def test_failures_are_counted_and_shown(cli: CliRunner, server: PageServer) -> None:
+    run(cli, "import", str(BIDEN_OLD))
+    _serve(server, "x", fail_first=[500] * 10)
+    _check(cli)
+    assert json.loads(run(cli, "list", "--json").output)[0]["failures"] == 1
+    assert "failing (1 errors)" in run(cli, "list").output
+
+
+def test_suspect_shrink_is_held_until_confirmed(cli: CliRunner, server: PageServer) -> None:
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+    paywalled = dataclasses.replace(old, body=old.body[:2])
+    _serve(server, nyt_page(paywalled))
+    first = _check(cli)[0]
+    assert first["outcome"] == "error" and "suspect" in str(first["detail"])
+    assert len(_history(cli)) == 1
+    assert _check(cli)[0]["outcome"] == "changed"  # seen again: confirmed
+
+
+def test_add_validates_and_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"# watch these\n{BIDEN}dual/\nhttps://example.org/news/1\n")
+    result = run(cli, "add", BIDEN, "ftp://nope", "--from-file", str(listing))
+    assert result.exit_code == 1
+    assert "2 added, 1 already known, 1 errors" in result.output
+    assert "error: 'ftp://nope': not an http(s) URL" in result.output
+    again = run(cli, "add", BIDEN + "?utm_source=RSS")
+    assert again.exit_code == 0 and "0 added, 1 already known" in again.output
+
+
+def test_generic_site_first_sight(
+    cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_MIRRORS", f"https://news.example.org/={server.base}")
+    server.routes["/story/1"] = Route(
+        body=(
+            b'<html><head><meta property="og:title" content="A headline">'
+            b'<meta name="author" content="Jane Doe"></head><body><nav><a href="/">Home</a></nav>'
+            b"<article><h1>A headline</h1><p>First paragraph.</p><p>Second paragraph.</p></article>"
+            b"<footer>Copyright</footer></body></html>"
+        )
+    )
+    run(cli, "add", "https://news.example.org/story/1")
+    result = _check(cli)[0]
+    assert result["outcome"] == "new"
+    shown = run(cli, "show", "https://news.example.org/story/1").output
+    assert "Jane Doe" in shown and "Second paragraph." in shown and "Home" not in shown
