@@ -290,3 +290,23 @@ def export(ctx: Context, args: tuple[str, ...], all_articles: bool) -> None:
     with ctx.store(readonly=True) as store:
         count = api.export(store, refs, Path(directory), all_articles)
     click.echo(f"{count} snapshot files written to {directory}")
+
+
+@main.command()
+@click.argument("articles", nargs=-1)
+@click.option("--all", "all_articles", is_flag=True, help="Re-extract every article.")
+@pass_ctx
+@one_line_errors
+def reextract(ctx: Context, articles: tuple[str, ...], all_articles: bool) -> None:
+    """Re-extract fetched versions from their kept raw HTML (timestamps are kept)."""
+    from monitor.history import reextract as reextract_article
+
+    if not articles and not all_articles:
+        raise click.UsageError("give ARTICLE... or --all")
+    with ctx.store() as store:
+        rows = list(store.articles()) if all_articles else [store.resolve(a) for a in articles]
+        changed = 0
+        for row in rows:
+            with store.write():
+                changed += reextract_article(store, row.id)
+    click.echo(f"{len(rows)} articles re-extracted, {changed} versions changed")

@@ -102,9 +102,46 @@ def _insert(store: Store, article_id: int, s: _Sighting) -> None:
     )
 
 
-def _rebuild_with(store: Store, article_id: int, new: _Sighting) -> Recorded:
+def reextract(store: Store, article_id: int) -> int:
+    """Re-run extraction on the kept raw HTML of fetched versions, keep their
+    timestamps, and replay the succession; return how many versions changed text."""
+    from monitor.extract import ExtractionError, extract
+    from monitor.fetch import choose_encoding
+
+    changed = 0
+    url = store.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
+    for version in store.versions(article_id):
+        raw_blob = _raw_blob(store, article_id, version.ts)
+        if raw_blob is None:
+            continue
+        raw = store.get_blob(raw_blob)
+        try:
+            model = extract(raw.decode(choose_encoding(None, raw), errors="replace"), url)
+        except ExtractionError:
+            continue
+        if model.fingerprint() == version.fingerprint and model.pudate == version.pudate:
+            continue
+        changed += 1
+        store.conn.execute(
+            "UPDATE versions SET title = ?, pudate = ?, fingerprint = ?, article_blob = ? "
+            "WHERE article_id = ? AND ts = ?",
+            (
+                model.title,
+                model.pudate,
+                model.fingerprint(),
+                store.put_blob(model.to_json().encode()),
+                article_id,
+                version.ts,
+            ),
+        )
+    if changed:
+        _rebuild_with(store, article_id, None)
+    return changed
+
+
+def _rebuild_with(store: Store, article_id: int, new: _Sighting | None) -> Recorded:
     """A sighting older than others: replay the article's whole succession in order."""
-    sightings = [new]
+    sightings = [new] if new is not None else []
     for v in store.versions(article_id):
         model = store.load_article(v) if v.article_blob is not None else None
         sightings.append(

@@ -171,3 +171,27 @@ def test_generic_site_first_sight(
     assert result["outcome"] == "new"
     shown = run(cli, "show", "https://news.example.org/story/1").output
     assert "Jane Doe" in shown and "Second paragraph." in shown and "Home" not in shown
+
+
+def test_reextract_keeps_timestamps_and_replays(
+    cli: CliRunner, server: PageServer, state_dir: Path
+) -> None:
+    import sqlite3
+
+    old = load_article(BIDEN_OLD)
+    run(cli, "add", BIDEN)
+    _serve(server, nyt_page(old))
+    assert _check(cli)[0]["outcome"] == "new"
+    _serve(server, nyt_page(load_article(BIDEN_NEW)))
+    assert _check(cli)[0]["outcome"] == "changed"
+    before = _history(cli)
+    conn = sqlite3.connect(state_dir / "monitor.db")
+    # Simulate an older, worse extractor having stored a truncated text.
+    conn.execute("UPDATE versions SET fingerprint = 'stale' WHERE ts = ?", (before[1]["ts"],))
+    conn.commit()
+    conn.close()
+    result = run(cli, "reextract", BIDEN)
+    assert "1 versions changed" in result.output
+    after = _history(cli)
+    assert [h["ts"] for h in after] == [h["ts"] for h in before]
+    assert [h["kinds"] for h in after] == [["first"], ["body"]]
