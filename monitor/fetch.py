@@ -23,7 +23,7 @@ import httpx
 
 from monitor.errors import FetchError
 
-DEFAULT_USER_AGENT = "article-monitor/0.1 (+https://github.com/article-monitor; edit tracker)"
+DEFAULT_USER_AGENT = "article-monitor/0.1 (news edit tracker)"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _ENCODING_ALIASES = {
     "gb2312": "gb18030",
