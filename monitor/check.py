@@ -132,6 +132,7 @@ def _failed(
     if error.status in (404, 410):
         return _missing(store, config, target, f"HTTP {error.status}", now)
     _set(store, target.id, failures=target.failures + 1, last_error=str(error), last_check_at=now)
+    store.add_observation(target.id, now, "error", None)
     return CheckResult(target.id, target.url, "error", detail=str(error))
 
 
@@ -139,8 +140,10 @@ def _missing(store: Store, config: Config, target: Target, why: str, now: int) -
     seen = target.missing_count + 1
     _set(store, target.id, missing_count=seen, last_check_at=now, last_error=why)
     if target.state == "removed":
+        store.add_observation(target.id, now, "missing", None)
         return CheckResult(target.id, target.url, "unchanged", detail="still removed")
     if seen < config.removal_confirmations:
+        store.add_observation(target.id, now, "missing", None)
         detail = f"{why}, {seen} of {config.removal_confirmations} before removal"
         return CheckResult(target.id, target.url, "missing", detail=detail)
     record_removal(store, target.id, now)
@@ -158,6 +161,7 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         article = extract(page.text, target.url)
     except ExtractionError as exc:
         _set(store, target.id, failures=target.failures + 1, last_error=str(exc), last_check_at=now)
+        store.add_observation(target.id, now, "error", None)
         return CheckResult(target.id, target.url, "error", detail=f"extraction: {exc}")
     latest = store.latest_version(target.id)
     if latest is not None and latest.article_blob is not None and target.suspect_count < 1:

@@ -97,3 +97,24 @@ def _block_html(kind: str, text: str, src: str, dual: bool) -> str:
         f'<div class="row"><div class="col-lg-6">{english}</div>'
         f'<div class="col-lg-6">{paragraph}</div></div>'
     )
+
+
+def nyt_main_page(title: str, body_html: str, *, token: str = "") -> str:
+    """A www.nytimes.com/zh-hans page around the feed's articleBody section."""
+    return "\n".join(
+        [
+            '<!DOCTYPE html><html lang="zh-hans"><head><meta charset="utf-8">',
+            f"<title>{e(title)} - 纽约时报</title>",
+            '<meta name="byline" content="By The New York Times">',
+            f'<script>window.__preloadedData={{"token":"{e(token)}"}};</script></head><body>',
+            '<div id="app"><header class="css-masthead">',
+            NAV,
+            '</header><main id="site-content"><article id="story"><header>',
+            f'<h1 data-testid="headline">{e(title)}</h1>',
+            '<p class="css-byline">By The New York Times</p></header>',
+            body_html,
+            '<div class="bottom-of-article">' + SUBSCRIBE + "</div></article>",
+            RELATED,
+            "</main></div><script>console.log(2)</script></body></html>",
+        ]
+    )

@@ -18,6 +18,7 @@ class Route:
     etag: str | None = None
     fail_first: list[int] = field(default_factory=list)  # statuses to send before success
     stall_first_s: float = 0.0  # delay the first response (a timeout)
+    redirect_to: str | None = None
 
 
 class PageServer:
@@ -43,6 +44,12 @@ class PageServer:
                 if route.stall_first_s:
                     stall, route.stall_first_s = route.stall_first_s, 0.0
                     time.sleep(stall)
+                if route.redirect_to:
+                    self.send_response(301)
+                    self.send_header("Location", route.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if route.fail_first:
                     self._send(route.fail_first.pop(0), b"busy", "text/plain")
                     return

@@ -137,3 +137,19 @@ def test_entities_and_nfc() -> None:
     a = article_from_feed_html("<p>caf&eacute; &amp; co</p>", title="T", url="u")
     b = article_from_feed_html("<p>cafe\u0301 & co</p>", title="T", url="u")
     assert a.body == b.body == (Block("p", "café & co"),)
+
+
+@pytest.mark.parametrize("path", all_corpus_files(), ids=lambda p: p.name[:20])
+def test_live_page_of_an_unchanged_article_gives_the_same_text(path: Path) -> None:
+    from monitor.extract import extract
+    from monitor.snapshot import read_file
+    from tests.pages import nyt_main_page, nyt_page
+
+    art = load_article(path)
+    if art.url.startswith("https://cn.nytimes.com/"):
+        pages = [nyt_page(art, token="1"), nyt_page(art, token="2", dual=True)]
+    else:
+        snap, _ = read_file(path)
+        pages = [nyt_main_page(snap.title, snap.html, token="1")]
+    for page in pages:
+        assert extract(page, art.url).canonical_text() == art.canonical_text()

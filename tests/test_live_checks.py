@@ -195,3 +195,22 @@ def test_reextract_keeps_timestamps_and_replays(
     after = _history(cli)
     assert [h["ts"] for h in after] == [h["ts"] for h in before]
     assert [h["kinds"] for h in after] == [["first"], ["body"]]
+
+
+def test_redirect_to_another_page_is_a_removal_after_two_checks(
+    cli: CliRunner, server: PageServer, state_dir: Path
+) -> None:
+    import sqlite3
+
+    run(cli, "import", str(BIDEN_OLD))
+    server.routes["/"] = Route(body=b"<html><body><h1>Home</h1><p>front page</p></body></html>")
+    server.routes[PATH] = Route(redirect_to="/")
+    first = _check(cli)[0]
+    assert first["outcome"] == "missing" and "redirected" in str(first["detail"])
+    assert _check(cli)[0]["outcome"] == "removed"
+    assert [h["kinds"] for h in _history(cli)] == [["first"], ["removed"]]
+    # Every check left one small row; the removal is a version, the rest observations.
+    conn = sqlite3.connect(state_dir / "monitor.db")
+    outcomes = [r[0] for r in conn.execute("SELECT outcome FROM observations ORDER BY ts")]
+    conn.close()
+    assert outcomes == ["missing"]

@@ -24,7 +24,7 @@ def extractor(*hosts: str) -> Callable[[Extractor], Extractor]:
 
 
 def extract(html: str, canonical_url: str) -> Article:
-    from monitor.extract import generic, nytcn  # noqa: F401  (fill the registry)
+    from monitor.extract import generic, nytcn, nytzh  # noqa: F401  (fill the registry)
     from monitor.urls import host_of
 
     host = host_of(canonical_url)

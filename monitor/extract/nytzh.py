@@ -1,0 +1,42 @@
+"""www.nytimes.com/zh-hans pages (briefings and newsletters in the main-site template).
+
+The feed carries only the headline and the `section[name=articleBody]` of these
+pages, so the live extractor reads exactly those two parts: anything else on the page
+(masthead, bylines in the site chrome, recirculation modules) would be a spurious edit.
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+from monitor.article import Article, clean_text
+from monitor.extract import ExtractionError, extractor
+from monitor.extract.blocks import BlockWalker, element_text, finish
+from monitor.extract.generic import extract_generic
+
+
+@extractor("www.nytimes.com", "nytimes.com")
+def extract_nyt_main(html: str, url: str) -> Article:
+    tree = LexborHTMLParser(html)
+    body = tree.css_first('section[name="articleBody"]')
+    if body is None:
+        return extract_generic(html, url)
+    headline = tree.css_first('h1[data-testid="headline"]') or tree.css_first("h1")
+    title = clean_text(element_text(headline)) if headline is not None else ""
+    if not title:
+        raise ExtractionError("article page without a headline")
+    walker = BlockWalker()
+    walker.visit(body)
+    walker.flush()
+    lead_body, footer = finish(walker.found)
+    found = walker.found
+    return Article(
+        title=title,
+        byline=found.byline,
+        date=found.date,
+        pudate=found.pudate,
+        lead_image=found.lead_image,
+        body=lead_body,
+        footer=footer,
+        url=url,
+    )
