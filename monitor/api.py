@@ -44,6 +44,48 @@ def article_listing(store: Store) -> list[dict[str, object]]:
     return [dict(r) for r in rows]
 
 
+def daemon_status(store: Store) -> dict[str, object]:
+    """Daemon liveness from its heartbeat, and what waits: a health check's data."""
+    import os
+    import socket
+    import time
+
+    now = int(time.time() * 1000)
+    row = store.conn.execute("SELECT * FROM daemon WHERE id = 1").fetchone()
+
+    def count(sql: str, *args: object) -> int:
+        return int(store.conn.execute(sql, args).fetchone()[0])
+
+    running = False
+    if row is not None and row["state"] == "running":
+        fresh = now - row["heartbeat_at"] < max(3 * row["tick_seconds"] * 1000, 120_000)
+        alive = True
+        if row["host"] == socket.gethostname():
+            try:
+                os.kill(row["pid"], 0)
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
+                pass
+        running = fresh and alive
+    failed = count("SELECT count(*) FROM deliveries WHERE state = 'failed'")
+    return {
+        "healthy": running and failed == 0,
+        "running": running,
+        "pid": row["pid"] if row else None,
+        "started_at": row["started_at"] if row else None,
+        "heartbeat_at": row["heartbeat_at"] if row else None,
+        "last_tick_at": row["last_tick_at"] if row else None,
+        "articles": count("SELECT count(*) FROM articles"),
+        "due": count(
+            "SELECT count(*) FROM articles WHERE state != 'stopped' AND next_check_at <= ?", now
+        ),
+        "failing": count("SELECT count(*) FROM articles WHERE failures > 0"),
+        "outbox_pending": count("SELECT count(*) FROM deliveries WHERE state = 'pending'"),
+        "outbox_failed": failed,
+    }
+
+
 def add_urls(store: Store, urls: list[str]) -> tuple[int, int, list[str]]:
     """Register URLs; return (added, already known, one error line per bad URL)."""
     import time

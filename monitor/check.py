@@ -16,7 +16,7 @@ from monitor.errors import FetchError
 from monitor.extract import ExtractionError, extract
 from monitor.fetch import Fetcher, Page
 from monitor.history import record, record_removal
-from monitor.schedule import Policy, next_interval
+from monitor.schedule import jittered, next_interval
 from monitor.store import Store
 from monitor.urls import normalize
 
@@ -122,8 +122,67 @@ def apply_result(
         else:
             assert page is not None
             result = _fetched(store, config, target, page, now)
-        _schedule(store, target.id, now)
+        _schedule(store, config, target.id, now)
+        queue_alerts(store, config, target, result, now)
     return result
+
+
+def queue_alerts(
+    store: Store, config: Config, target: Target, result: CheckResult, now: int
+) -> None:
+    """Alerts go into the outbox in the same transaction as what caused them."""
+    from monitor import api, notify
+
+    threshold = config.notify.failure_alert_after
+    title = (
+        store.conn.execute("SELECT title FROM articles WHERE id = ?", (target.id,)).fetchone()[0]
+        or target.url
+    )
+    if result.outcome in ("changed", "restored") and result.version_ts is not None:
+        if not notify.worth_notifying(config, result.kinds):
+            return
+        if notify.flipflop_suppressed(store, config, target.id, result.kinds, now):
+            return
+        header, diff = api.diff(store, str(target.id), None, result.version_ts)
+        event = "restored" if result.outcome == "restored" else "change"
+        text = notify.change_text(config, header, diff, event)
+        notify.queue(
+            store, config, target.id, target.url, event, result.kinds, now, text, result.version_ts
+        )
+    elif result.outcome == "removed" and notify.worth_notifying(config, ["removed"]):
+        text = notify.removal_text(title, target.url, result.detail, now)
+        notify.queue(
+            store,
+            config,
+            target.id,
+            target.url,
+            "removed",
+            ["removed"],
+            now,
+            text,
+            result.version_ts,
+        )
+    elif (
+        result.outcome == "error"
+        and target.failures + 1 == threshold
+        and notify.worth_notifying(config, ["failing"])
+    ):
+        text = notify.plain_text(
+            f"[failing] {title}",
+            title,
+            target.url,
+            [f"{threshold} checks in a row failed; the last: {result.detail}."],
+        )
+        notify.queue(store, config, target.id, target.url, "failing", ["failing"], now, text)
+    recovered = result.outcome not in ("error", "missing") and target.failures >= threshold
+    if recovered and notify.worth_notifying(config, ["recovered"]):
+        text = notify.plain_text(
+            f"[recovered] {title}",
+            title,
+            target.url,
+            [f"Checks work again after {target.failures} failures."],
+        )
+        notify.queue(store, config, target.id, target.url, "recovered", ["recovered"], now, text)
 
 
 def _failed(
@@ -142,9 +201,9 @@ def _missing(store: Store, config: Config, target: Target, why: str, now: int) -
     if target.state == "removed":
         store.add_observation(target.id, now, "missing", None)
         return CheckResult(target.id, target.url, "unchanged", detail="still removed")
-    if seen < config.removal_confirmations:
+    if seen < config.check.removal_confirmations:
         store.add_observation(target.id, now, "missing", None)
-        detail = f"{why}, {seen} of {config.removal_confirmations} before removal"
+        detail = f"{why}, {seen} of {config.check.removal_confirmations} before removal"
         return CheckResult(target.id, target.url, "missing", detail=detail)
     record_removal(store, target.id, now)
     return CheckResult(target.id, target.url, "removed", ["removed"], why, now)
@@ -166,7 +225,7 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
     latest = store.latest_version(target.id)
     if latest is not None and latest.article_blob is not None and target.suspect_count < 1:
         before = store.load_article(latest).text_length()
-        if article.text_length() < before * config.shrink_ratio:
+        if article.text_length() < before * config.check.shrink_ratio:
             detail = f"text shrank from {before} to {article.text_length()} chars; held as suspect"
             _set(
                 store,
@@ -216,7 +275,7 @@ def _set(store: Store, article_id: int, **values: object) -> None:
     )
 
 
-def _schedule(store: Store, article_id: int, now: int, policy: Policy | None = None) -> None:
+def _schedule(store: Store, config: Config, article_id: int, now: int) -> None:
     row = store.conn.execute(
         "SELECT coalesce(last_change_ts, added_at) AS changed, added_at, failures, state "
         "FROM articles WHERE id = ?",
@@ -225,10 +284,9 @@ def _schedule(store: Store, article_id: int, now: int, policy: Policy | None = N
     # A version key is the time it was seen; an imported archive may be old, but the
     # article's watch starts when it was added.
     last_change = max(row["changed"], row["added_at"])
-    interval = next_interval(policy or Policy(), now, last_change, row["failures"])
+    interval = next_interval(config.schedule, now, last_change, row["failures"])
     if interval is None:
         store.conn.execute("UPDATE articles SET state = 'stopped' WHERE id = ?", (article_id,))
         return
-    store.conn.execute(
-        "UPDATE articles SET next_check_at = ? WHERE id = ?", (now + interval, article_id)
-    )
+    next_at = now + jittered(config.schedule, interval)
+    store.conn.execute("UPDATE articles SET next_check_at = ? WHERE id = ?", (next_at, article_id))

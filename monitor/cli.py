@@ -18,14 +18,21 @@ import click
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from monitor.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
-    def __init__(self, state_dir: Path | None) -> None:
+    def __init__(self, state_dir: Path | None, config_path: Path | None) -> None:
         self._state_dir = state_dir
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        from monitor import config
+
+        return config.load(self.config_path)
 
     @property
     def state_dir(self) -> Path:
@@ -70,11 +77,19 @@ def one_line_errors(func: F) -> F:
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory holding monitor.db [env MONITOR_STATE_DIR; default ./state].",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MONITOR_CONFIG",
+    help="Config file (TOML) [env MONITOR_CONFIG].",
+)
 @click.version_option(package_name="article-monitor")
 @click.pass_context
-def main(ctx: click.Context, state_dir: Path | None) -> None:
-    """Watch news articles for silent edits: keep every version, diff them."""
-    ctx.obj = Context(state_dir)
+def main(ctx: click.Context, state_dir: Path | None, config_path: Path | None) -> None:
+    """Watch news articles for silent edits: keep every version, diff them,
+    and get told by email or chat the moment one changes."""
+    ctx.obj = Context(state_dir, config_path)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -171,29 +186,20 @@ def add(ctx: Context, urls: tuple[str, ...], from_file: Any) -> None:
 @click.argument("articles", nargs=-1)
 @click.option("--all", "all_articles", is_flag=True, help="Check every article, due or not.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per article.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    envvar="MONITOR_CONFIG",
-    help="Config file (TOML) [env MONITOR_CONFIG].",
-)
+@click.option("--no-notify", is_flag=True, help="Queue alerts but do not deliver them now.")
 @pass_ctx
 @one_line_errors
 def check(
-    ctx: Context,
-    articles: tuple[str, ...],
-    all_articles: bool,
-    as_json: bool,
-    config_path: Path | None,
+    ctx: Context, articles: tuple[str, ...], all_articles: bool, as_json: bool, no_notify: bool
 ) -> None:
-    """One pass now over ARTICLES, or the due articles (default), or --all."""
+    """One pass now over ARTICLES, or the due articles (default), or --all;
+    then deliver the queued notifications."""
     import asyncio
 
-    from monitor import config as config_mod
     from monitor.check import CheckResult, run_checks, targets, wall_clock_ms
+    from monitor.notify import deliver
 
-    config = config_mod.load(config_path)
+    config = ctx.config()
     with ctx.store() as store:
         ids = [store.resolve(a).id for a in articles] if articles else None
         batch = targets(store, ids, wall_clock_ms(), due_only=not all_articles)
@@ -210,6 +216,14 @@ def check(
                     click.echo(result.line())
 
             asyncio.run(run_checks(store, config, batch, on_result=report))
+        if not no_notify:
+            outcome = asyncio.run(deliver(store, config, wall_clock_ms))
+            if outcome.sent or outcome.retrying or outcome.failed:
+                click.echo(
+                    f"notifications: {outcome.sent} sent, {outcome.retrying} to retry, "
+                    f"{outcome.failed} given up",
+                    err=as_json,
+                )
 
 
 @main.command()
@@ -310,3 +324,108 @@ def reextract(ctx: Context, articles: tuple[str, ...], all_articles: bool) -> No
             with store.write():
                 changed += reextract_article(store, row.id)
     click.echo(f"{len(rows)} articles re-extracted, {changed} versions changed")
+
+
+@main.command()
+@pass_ctx
+@one_line_errors
+def run(ctx: Context) -> None:
+    """Run the monitor in the foreground until SIGTERM/SIGINT (the daemon).
+
+    On first start with an empty database it imports the seeds directory."""
+    from monitor.daemon import configure_logging, run_daemon
+
+    config = ctx.config()
+    configure_logging(config.daemon.log_format, config.daemon.log_level)
+    sys.exit(run_daemon(ctx.state_dir, config))
+
+
+@main.command("notify-test")
+@pass_ctx
+@one_line_errors
+def notify_test(ctx: Context) -> None:
+    """Send a test message to every notification target and report each result."""
+    import asyncio
+
+    from monitor.notify import send_test
+
+    config = ctx.config()
+    if not config.notify.targets:
+        raise MonitorError("no notification targets: set notify.targets or MONITOR_NOTIFY")
+    results = asyncio.run(send_test(config))
+    for masked, error in results:
+        click.echo(
+            f"{'ok' if error is None else 'FAILED'}  {masked}" + (f"  ({error})" if error else "")
+        )
+    if any(error for _, error in results):
+        sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "include_sent", is_flag=True, help="Include delivered notifications.")
+@click.pass_context
+@one_line_errors
+def outbox(click_ctx: click.Context, as_json: bool, include_sent: bool) -> None:
+    """Pending and failed notification deliveries."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from monitor.notify import outbox as list_outbox
+
+    ctx: Context = click_ctx.obj
+    with ctx.store(readonly=True) as store:
+        rows = list_outbox(store, ctx.config(), include_sent)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        error = f"  last error: {r['last_error']}" if r["last_error"] else ""
+        click.echo(
+            f"{r['state']:<8} alert {r['alert_id']:<5} {r['attempts']} tries  "
+            f"{r['target']}  {r['subject']}{error}"
+        )
+    if not rows:
+        click.echo("outbox is empty")
+
+
+@outbox.command("retry")
+@pass_ctx
+@one_line_errors
+def outbox_retry(ctx: Context) -> None:
+    """Requeue failed deliveries (delivered on the next tick or check)."""
+    from monitor.check import wall_clock_ms
+    from monitor.notify import retry_failed
+
+    with ctx.store() as store:
+        count = retry_failed(store, wall_clock_ms())
+    click.echo(f"{count} deliveries requeued")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@one_line_errors
+def status(ctx: Context, as_json: bool) -> None:
+    """Is the daemon healthy? Exit status 1 when not (for health checks)."""
+    from monitor.api import daemon_status
+
+    with ctx.store(readonly=True) as store:
+        report = daemon_status(store)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for key, value in report.items():
+            shown = _ts_local(value) if key.endswith("_at") and isinstance(value, int) else value
+            click.echo(f"{key:<18} {shown}")
+    if not report["healthy"]:
+        sys.exit(1)
+
+
+@main.command("config")
+@pass_ctx
+@one_line_errors
+def config_cmd(ctx: Context) -> None:
+    """Print the effective settings (secrets masked)."""
+    from monitor.config import effective
+
+    click.echo(json.dumps(effective(ctx.config()), ensure_ascii=False, indent=2))

@@ -1,4 +1,8 @@
-"""Settings: defaults < config file (TOML) < environment < command-line flags."""
+"""Settings: defaults < config file (TOML) < environment < command-line flags.
+
+Every setting is declared once here, with its default and a comment; `monitor config`
+prints the effective values (secrets masked). A bad value is an error naming the key.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,71 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.fetch import FetchSettings
+from monitor.schedule import Policy
+
+NOTIFY_KINDS = (
+    "title",
+    "byline",
+    "body",
+    "image",
+    "footer",
+    "correction",
+    "removed",
+    "restored",
+    "failing",
+    "recovered",
+)
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    removal_confirmations: int = 2  # 404/410 seen this many checks in a row = removed
+    shrink_ratio: float = 0.5  # a text this much shorter than the last is held as suspect
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    tick_seconds: float = 30.0  # how often the daemon claims due articles
+    batch_size: int = 200  # articles claimed per round of a tick
+    lease_seconds: float = 600.0  # a claimed article is due again after this if a run dies
+    spread_seconds: float = 600.0  # overdue articles after a restart are spread over this
+    grace_seconds: float = 20.0  # on SIGTERM, in-flight checks get this long to finish
+    seeds: str = "seeds"  # imported on first start with an empty database ("" = none)
+    log_format: str = "text"  # text | json
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    sites: tuple[str, ...] = ()  # only articles on these hosts (empty: all)
+    kinds: tuple[str, ...] = ()  # only these change kinds (empty: all that notify)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    targets: tuple[Target, ...] = ()
+    kinds: tuple[str, ...] = NOTIFY_KINDS  # what notifies at all
+    flipflop_window_hours: float = 24.0  # one alert per article per A/B/A cycle in this
+    failure_alert_after: int = 5  # consecutive fetch failures before one alert
+    retry_initial_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    give_up_after_hours: float = 48.0
+    send_timeout_seconds: float = 30.0
+    digest: bool = False  # several alerts to one target in one tick: one message
+    max_diff_blocks: int = 8  # longer diffs are trimmed with a note
 
 
 @dataclass(frozen=True)
 class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
+    schedule: Policy = field(default_factory=Policy)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     # canonical URL prefix -> prefix to fetch it through (mirrors, proxies, test servers)
     mirrors: tuple[tuple[str, str], ...] = ()
-    removal_confirmations: int = 2  # 404/410 seen this many checks in a row = removed
-    shrink_ratio: float = 0.5  # a text this much shorter than the last is held as suspect
+    source: str = "defaults"
 
     def fetch_url(self, canonical_url: str) -> str:
         for prefix, target in self.mirrors:
@@ -27,20 +87,33 @@ class Config:
         return canonical_url
 
 
+SECTIONS = ("fetch", "check", "schedule", "daemon", "notify")
+
+
 def load(path: Path | None = None) -> Config:
     config = Config()
     file = path or _env_path()
     if file is not None:
         config = _apply_file(config, file)
-    mirrors_env = os.environ.get("MONITOR_MIRRORS")
-    if mirrors_env:
-        config = replace(config, mirrors=parse_mirrors(mirrors_env, "MONITOR_MIRRORS"))
-    return config
+    return _apply_env(config)
 
 
 def _env_path() -> Path | None:
     value = os.environ.get("MONITOR_CONFIG")
     return Path(value) if value else None
+
+
+def _apply_env(config: Config) -> Config:
+    mirrors = os.environ.get("MONITOR_MIRRORS")
+    if mirrors:
+        config = replace(config, mirrors=parse_mirrors(mirrors, "MONITOR_MIRRORS"))
+    notify = os.environ.get("MONITOR_NOTIFY")
+    if notify:
+        extra = tuple(Target(url) for url in notify.split())
+        config = replace(
+            config, notify=replace(config.notify, targets=config.notify.targets + extra)
+        )
+    return config
 
 
 def parse_mirrors(value: str, where: str) -> tuple[tuple[str, str], ...]:
@@ -62,30 +135,92 @@ def _apply_file(config: Config, path: Path) -> Config:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     mirrors = data.pop("mirrors", {})
     if not isinstance(mirrors, dict) or not all(isinstance(v, str) for v in mirrors.values()):
-        raise ConfigError(f"{path}: [mirrors] must map URL prefixes to URL prefixes")
-    fetch_table = data.pop("fetch", {})
-    config = replace(
-        config,
-        fetch=_typed(config.fetch, fetch_table, f"{path}: fetch"),
-        mirrors=tuple(mirrors.items()),
-    )
-    check = data.pop("check", {})
-    config = _typed(config, check, f"{path}: check")
+        raise ConfigError(f"{path}: mirrors: must map URL prefixes to URL prefixes")
+    config = replace(config, mirrors=tuple(mirrors.items()), source=str(path))
+    notify = dict(data.pop("notify", {}))
+    targets = _targets(notify.pop("targets", []), f"{path}: notify.targets")
+    for section in SECTIONS:
+        table = notify if section == "notify" else data.pop(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section}: must be a table")
+        current = getattr(config, section)
+        config = replace(config, **{section: _typed(current, table, f"{path}: {section}")})
+    config = replace(config, notify=replace(config.notify, targets=targets))
     if data:
-        raise ConfigError(f"{path}: unknown setting {next(iter(data))!r}")
+        raise ConfigError(f"{path}: {next(iter(data))}: unknown setting")
+    _validate(config, str(path))
     return config
 
 
+def _targets(raw: Any, where: str) -> tuple[Target, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: must be a list of URLs or tables")
+    targets = []
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            targets.append(Target(item))
+        elif isinstance(item, dict) and isinstance(item.get("url"), str):
+            targets.append(_typed(Target(item["url"]), item, f"{where}[{index}]"))
+        else:
+            raise ConfigError(f"{where}[{index}]: expected a URL or a table with url = ...")
+    return tuple(targets)
+
+
 def _typed(target: Any, table: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(target) if f.name not in ("fetch", "mirrors")}
-    values = {}
+    known = {f.name for f in fields(target) if f.name != "targets"}
+    values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown setting")
-        expected = type(getattr(target, key))
-        if expected is float and isinstance(value, int):
-            value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ConfigError(f"{where}.{key}: expected {expected.__name__}, got {value!r}")
-        values[key] = value
+        values[key] = _coerce(getattr(target, key), value, f"{where}.{key}")
     return replace(target, **values)
+
+
+def _coerce(default: Any, value: Any, where: str) -> Any:
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+        raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
+    return value
+
+
+def _validate(config: Config, where: str) -> None:
+    if config.daemon.log_format not in ("text", "json"):
+        raise ConfigError(f"{where}: daemon.log_format: expected 'text' or 'json'")
+    unknown = set(config.notify.kinds) - set(NOTIFY_KINDS) - {"metadata", "minor"}
+    if unknown:
+        raise ConfigError(f"{where}: notify.kinds: unknown kind {sorted(unknown)[0]!r}")
+    for name in ("tick_seconds", "batch_size"):
+        if getattr(config.daemon, name) <= 0:
+            raise ConfigError(f"{where}: daemon.{name}: must be positive")
+    for step in config.schedule.steps:
+        numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in step)
+        if len(step) != 2 or not numbers or min(step) <= 0:
+            raise ConfigError(f"{where}: schedule.steps: expected [[age_minutes, every_minutes]]")
+
+
+def effective(config: Config) -> dict[str, Any]:
+    """The settings as a nested dict, secrets in notification URLs masked."""
+    from monitor.notify import mask_url
+
+    out: dict[str, Any] = {"source": config.source}
+    for section in SECTIONS:
+        values = {
+            f.name: getattr(getattr(config, section), f.name)
+            for f in fields(getattr(config, section))
+        }
+        if section == "notify":
+            values["targets"] = [
+                {"url": mask_url(t.url), "sites": list(t.sites), "kinds": list(t.kinds)}
+                for t in config.notify.targets
+            ]
+        out[section] = {
+            k: list(v) if isinstance(v, tuple) and k != "targets" else v for k, v in values.items()
+        }
+    out["mirrors"] = dict(config.mirrors)
+    return out

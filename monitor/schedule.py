@@ -1,34 +1,49 @@
-"""The re-check policy: a pure function of article age, last change and failures."""
+"""The re-check policy: pure functions of article age, last change and failures.
+
+Young articles are edited most, so they are checked most often: by default every
+15 minutes in the first 3 hours after the last change (or first sight), hourly in the
+first day, every 4 hours in the first week, daily in the first month, then weekly,
+and not at all after 90 days. A change puts the article back on the fast schedule;
+failures back off exponentially.
+"""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 MINUTE = 60_000
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
+DAY = 24 * 60 * MINUTE
 
 
 @dataclass(frozen=True)
 class Policy:
-    # (age below which, interval): the younger the last change, the more often
-    steps: tuple[tuple[int, int], ...] = (
-        (3 * HOUR, 15 * MINUTE),
-        (DAY, HOUR),
-        (7 * DAY, 4 * HOUR),
-        (30 * DAY, DAY),
-    )
-    old_interval: int = 7 * DAY
-    stop_after: int = 90 * DAY
-    max_backoff: int = DAY
+    # [age under (minutes), check every (minutes)], youngest first
+    steps: tuple[tuple[float, float], ...] = ((180, 15), (1440, 60), (10080, 240), (43200, 1440))
+    old_interval_minutes: float = 10080  # older than the last step: weekly
+    stop_after_days: float = 90.0  # no more checks after this long without a change
+    max_backoff_minutes: float = 1440  # failures double the interval up to this
+    jitter_fraction: float = 0.1  # +/- this share of the interval, per article
 
 
 def next_interval(policy: Policy, now: int, last_change: int, failures: int) -> int | None:
     """Milliseconds until the next check, or None when the article is too old to watch."""
     age = max(0, now - last_change)
-    if age >= policy.stop_after:
+    if age >= policy.stop_after_days * DAY:
         return None
-    interval = next((step for limit, step in policy.steps if age < limit), policy.old_interval)
+    minutes = next(
+        (every for under, every in policy.steps if age < under * MINUTE),
+        policy.old_interval_minutes,
+    )
+    interval = int(minutes * MINUTE)
     if failures:
-        interval = min(interval * 2**failures, max(policy.max_backoff, interval))
+        ceiling = max(int(policy.max_backoff_minutes * MINUTE), interval)
+        interval = min(interval * 2 ** min(failures, 30), ceiling)
     return interval
+
+
+def jittered(policy: Policy, interval: int, rng: random.Random | None = None) -> int:
+    """Spread checks of articles on the same schedule so they do not all fall due at once."""
+    spread = interval * policy.jitter_fraction
+    offset = (rng or random).uniform(-spread, spread)
+    return max(1, int(interval + offset))

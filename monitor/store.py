@@ -98,6 +98,46 @@ def m002_live_checks(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_outbox(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE alerts (                  -- written with the version that caused it
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            created_at INTEGER NOT NULL,       -- epoch ms
+            event TEXT NOT NULL,               -- change | removed | restored | failing | recovered
+            version_ts INTEGER,
+            kinds TEXT NOT NULL,               -- JSON list
+            subject TEXT NOT NULL,
+            markdown TEXT NOT NULL,            -- body for chat targets
+            html TEXT NOT NULL                 -- body for email
+        );
+        CREATE TABLE deliveries (              -- one per alert and notification target
+            alert_id INTEGER NOT NULL REFERENCES alerts(id),
+            target TEXT NOT NULL,              -- hash of the target URL (URLs carry secrets)
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            sent_at INTEGER,
+            PRIMARY KEY (alert_id, target)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+        CREATE TABLE daemon (                  -- the running daemon's heartbeat
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL,
+            last_tick_at INTEGER,
+            tick_seconds REAL NOT NULL,
+            state TEXT NOT NULL               -- running | stopped
+        );
+        """
+    )
+
+
 @dataclass(frozen=True)
 class ArticleRow:
     id: int

@@ -1,0 +1,282 @@
+"""`monitor run`: the long-running watcher.
+
+One periodic APScheduler job (the tick) claims due articles from the database in
+batches, most overdue first, checks them, and delivers the outbox. Nothing about the
+articles is held in memory between ticks, so it scales with the database, not RAM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from datetime import datetime
+from pathlib import Path
+
+from monitor.check import CheckResult, Target, run_checks, wall_clock_ms
+from monitor.config import Config
+from monitor.fetch import Fetcher
+from monitor.notify import deliver
+from monitor.store import Store
+
+log = logging.getLogger("monitor.daemon")
+
+_CLAIM = """
+UPDATE articles SET next_check_at = :lease
+WHERE id IN (SELECT id FROM articles WHERE state != 'stopped' AND next_check_at <= :now
+             ORDER BY next_check_at, id LIMIT :limit)
+RETURNING id, url, state, etag, last_modified, failures, missing_count, suspect_count
+"""
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd about our state (Type=notify); nothing when not under systemd."""
+    path = os.environ.get("NOTIFY_SOCKET")
+    if not path:
+        return
+    address = "\0" + path[1:] if path.startswith("@") else path
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
+        sock.connect(address)
+        sock.sendall(message.encode("ascii"))
+
+
+def claim_due(store: Store, now: int, limit: int, lease_ms: int) -> list[Target]:
+    """Take up to `limit` due articles, most overdue first, in one statement.
+
+    The claim pushes their next check a lease ahead, so a crashed run's articles
+    become due again by themselves.
+    """
+    with store.write():
+        rows = store.conn.execute(
+            _CLAIM, {"lease": now + lease_ms, "now": now, "limit": limit}
+        ).fetchall()
+    targets = [Target(**dict(r)) for r in rows]
+    targets.sort(key=lambda t: t.id)
+    return targets
+
+
+def spread_overdue(store: Store, config: Config, now: int) -> int:
+    """After a restart or a long pause, spread the overdue articles over a window
+    instead of fetching them all in the first second."""
+    daemon = config.daemon
+    with store.write():
+        overdue = store.conn.execute(
+            "SELECT count(*) FROM articles WHERE state != 'stopped' AND next_check_at <= ?", (now,)
+        ).fetchone()[0]
+        # As long as checking them at full batch rate would take, at most spread_seconds.
+        window = min(daemon.spread_seconds, overdue * daemon.tick_seconds / daemon.batch_size)
+        window_ms = int(window * 1000)
+        if overdue and window_ms > 0:
+            store.conn.execute(
+                "UPDATE articles SET next_check_at = ? + abs(random() % ?) "
+                "WHERE state != 'stopped' AND next_check_at <= ?",
+                (now, window_ms, now),
+            )
+    return int(overdue)
+
+
+class Daemon:
+    def __init__(self, state_dir: Path, config: Config) -> None:
+        self.state_dir = state_dir
+        self.config = config
+        self.stopping = False
+        self._tick_task: asyncio.Task[None] | None = None
+        self._in_flight: set[int] = set()
+        self._last_tick: int | None = None
+        self.store: Store | None = None
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        self.store = store = Store.open(self.state_dir)
+        self._import_seeds(store)
+        spread_overdue(store, self.config, wall_clock_ms())
+        self._heartbeat(store, "running", started=True)
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        scheduler = AsyncIOScheduler(event_loop=loop)
+        scheduler.add_job(
+            self._tick_job,
+            "interval",
+            seconds=self.config.daemon.tick_seconds,
+            next_run_time=datetime.now(),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            id="tick",
+        )
+        self.fetcher = Fetcher(self.config.fetch)
+        scheduler.start()
+        log.info(
+            "started: pid %d, database %s, tick every %gs",
+            os.getpid(),
+            store.path,
+            self.config.daemon.tick_seconds,
+        )
+        sd_notify("READY=1")
+        await stop.wait()
+        await self._shutdown(scheduler)
+        return 0
+
+    async def _shutdown(self, scheduler: object) -> None:
+        log.info("stopping")
+        sd_notify("STOPPING=1")
+        self.stopping = True
+        scheduler.pause()  # type: ignore[attr-defined]
+        task = self._tick_task
+        if task is not None and not task.done():
+            done, _ = await asyncio.wait({task}, timeout=self.config.daemon.grace_seconds)
+            if not done:
+                log.warning("abandoning %d in-flight checks", len(self._in_flight))
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+        await self.fetcher.aclose()
+        assert self.store is not None
+        self._release(self.store)
+        self._heartbeat(self.store, "stopped")
+        self.store.close()
+        log.info("stopped")
+
+    def _release(self, store: Store) -> None:
+        """Abandoned checks change nothing: their articles are due again at once."""
+        if not self._in_flight:
+            return
+        ids = sorted(self._in_flight)
+        with store.write():
+            store.conn.execute(
+                f"UPDATE articles SET next_check_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+                (wall_clock_ms(), *ids),
+            )
+
+    async def _tick_job(self) -> None:
+        self._tick_task = asyncio.current_task()
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("tick failed; the next tick will retry")
+
+    async def tick(self) -> None:
+        store = self.store
+        assert store is not None
+        daemon = self.config.daemon
+        now = wall_clock_ms()
+        if self._last_tick is not None and now - self._last_tick > 3 * daemon.tick_seconds * 1000:
+            spread_overdue(store, self.config, now)  # woke from a long pause
+        self._last_tick = now
+        self._heartbeat(store, "running", tick=True)
+        while not self.stopping:
+            batch = claim_due(
+                store, wall_clock_ms(), daemon.batch_size, int(daemon.lease_seconds * 1000)
+            )
+            if not batch:
+                break
+            self._in_flight = {t.id for t in batch}
+            await run_checks(
+                store, self.config, batch, fetcher=self.fetcher, on_result=self._on_result
+            )
+            self._heartbeat(store, "running")
+            if len(batch) < daemon.batch_size:
+                break
+        if not self.stopping:
+            report = await deliver(store, self.config, wall_clock_ms)
+            if report.sent or report.retrying or report.failed:
+                log.info(
+                    "outbox: %d sent, %d to retry, %d given up",
+                    report.sent,
+                    report.retrying,
+                    report.failed,
+                )
+
+    def _on_result(self, result: CheckResult) -> None:
+        self._in_flight.discard(result.article_id)
+        level = logging.INFO if result.outcome != "unchanged" else logging.DEBUG
+        log.log(level, "%s", result.line())
+
+    def _heartbeat(
+        self, store: Store, state: str, *, started: bool = False, tick: bool = False
+    ) -> None:
+        now = wall_clock_ms()
+        with store.write():
+            if started:
+                store.conn.execute(
+                    "INSERT OR REPLACE INTO daemon (id, pid, host, started_at, heartbeat_at, "
+                    "last_tick_at, tick_seconds, state) VALUES (1, ?, ?, ?, ?, NULL, ?, ?)",
+                    (
+                        os.getpid(),
+                        socket.gethostname(),
+                        now,
+                        now,
+                        self.config.daemon.tick_seconds,
+                        state,
+                    ),
+                )
+            else:
+                store.conn.execute(
+                    "UPDATE daemon SET heartbeat_at = ?, state = ?, "
+                    "last_tick_at = CASE WHEN ? THEN ? ELSE last_tick_at END WHERE id = 1",
+                    (now, state, tick, now),
+                )
+        if state == "running" and not started and not self.stopping:
+            sd_notify("WATCHDOG=1")
+
+    def _import_seeds(self, store: Store) -> None:
+        seeds = self.config.daemon.seeds
+        has_articles = store.conn.execute("SELECT 1 FROM articles LIMIT 1").fetchone()
+        if not seeds or has_articles:
+            return
+        path = Path(seeds)
+        if not path.is_dir():
+            log.warning("seeds directory %s not found: starting with no articles", path)
+            return
+        from monitor.importer import import_paths
+
+        summary = import_paths(store, [path])
+        for error in summary.errors:
+            log.error("seed %s", error)
+        log.info(
+            "imported %d seed files: %d versions of %d articles",
+            summary.files,
+            summary.new_versions,
+            len(summary.articles),
+        )
+
+
+def run_daemon(state_dir: Path, config: Config) -> int:
+    return asyncio.run(Daemon(state_dir, config).run())
+
+
+def configure_logging(fmt: str, level: str) -> None:
+    import json
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            entry = {
+                "ts": round(record.created, 3),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                entry["error"] = self.formatException(record.exc_info)
+            return json.dumps(entry, ensure_ascii=False)
+
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Third-party loggers can print notification URLs with their secrets: keep them quiet.
+    for noisy in ("apprise", "apscheduler", "httpx", "httpcore", "asyncio"):
+        logging.getLogger(noisy).setLevel(
+            logging.CRITICAL if noisy == "apprise" else logging.WARNING
+        )
