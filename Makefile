@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    install into .venv and start monitoring (imports seeds/ on first start)
+#   make run    install into .venv and run the daemon (imports seeds/ on first start)
 #   make test   install into .venv, then lint, type-check and run every test
 VENV ?= .venv
 PYTHON ?= python3
@@ -17,8 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/monitor import seeds
-	$(BIN)/monitor list
+	$(BIN)/monitor run
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests

@@ -20,9 +20,9 @@ DAY = 24 * 60 * MINUTE
 class Policy:
     # [age under (minutes), check every (minutes)], youngest first
     steps: tuple[tuple[float, float], ...] = ((180, 15), (1440, 60), (10080, 240), (43200, 1440))
-    old_interval_minutes: float = 10080  # older than the last step: weekly
+    old_interval_minutes: float = 10080.0  # older than the last step: weekly
     stop_after_days: float = 90.0  # no more checks after this long without a change
-    max_backoff_minutes: float = 1440  # failures double the interval up to this
+    max_backoff_minutes: float = 1440.0  # failures double the interval up to this
     jitter_fraction: float = 0.1  # +/- this share of the interval, per article
 
 

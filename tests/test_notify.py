@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.check import CheckResult, Target, apply_result, queue_alerts
+from monitor.config import Config, NotifySettings, load
+from monitor.config import Target as NotifyTarget
+from monitor.errors import FetchError
+from monitor.notify import deliver, mask_url, routed_targets
+from monitor.store import Store
+from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article, run
+from tests.pages import nyt_page
+from tests.receivers import html_part, smtp_server, webhook
+from tests.server import PageServer, Route, page_server
+
+BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
+PATH = "/usa/20240701/biden-campaign-debate-scramble/"
+SECRET_URL = "json://alice:hunter2secret@127.0.0.1:9/hook"
+
+
+@pytest.fixture
+def server(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[PageServer]:
+    with page_server() as srv:
+        monkeypatch.setenv("MONITOR_MIRRORS", f"https://cn.nytimes.com/={srv.base}")
+        config = tmp_path / "monitor.toml"
+        config.write_text("[fetch]\nper_host_delay_s = 0\nbackoff_s = 0.01\nretries = 0\n")
+        monkeypatch.setenv("MONITOR_CONFIG", str(config))
+        yield srv
+
+
+def test_check_command_delivers_what_it_queued(
+    cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_server() as (mailbox, url):
+        monkeypatch.setenv("MONITOR_NOTIFY", url)
+        run(cli, "import", str(BIDEN_OLD))
+        server.routes[PATH] = Route(body=nyt_page(load_article(BIDEN_OLD)).encode())
+        run(cli, "check", "--all")
+        assert mailbox.messages == []  # unchanged: nothing to say
+        server.routes[PATH] = Route(body=nyt_page(load_article(BIDEN_NEW)).encode())
+        quiet = run(cli, "check", "--all", "--no-notify")
+        assert "changed (body)" in quiet.output and mailbox.messages == []
+        assert "1 sent" in run(cli, "check", "--all").output  # delivers the queued alert
+        [mail] = mailbox.messages
+        assert "<ins>绷不住</ins>" in html_part(mail)
+        assert json.loads(run(cli, "outbox", "--json").output) == []
+
+
+def test_outbox_lists_failures_and_retry_requeues(
+    cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_NOTIFY", SECRET_URL)  # port 9: connection refused
+    run(cli, "import", str(BIDEN_OLD))
+    server.routes[PATH] = Route(body=nyt_page(load_article(BIDEN_NEW)).encode())
+    result = run(cli, "check", "--all")
+    assert "1 to retry" in result.output
+    [row] = json.loads(run(cli, "outbox", "--json").output)
+    assert row["state"] == "pending" and row["attempts"] == 1 and row["event"] == "change"
+    assert "hunter2secret" not in json.dumps(row) and "****" in row["target"]
+    text = run(cli, "outbox").output
+    assert "pending" in text and "hunter2secret" not in text
+
+
+def test_config_masks_secrets_and_names_bad_keys(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[notify]\ntargets = ["{SECRET_URL}"]\n[daemon]\ntick_seconds = 5\n')
+    shown = run(cli, "--config", str(config), "config")
+    data = json.loads(shown.output)
+    assert data["daemon"]["tick_seconds"] == 5.0
+    assert "hunter2secret" not in shown.output and "****" in shown.output
+    assert data["schedule"]["stop_after_days"] == 90.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[daemon]\ntick_secnds = 5\n")
+    result = run(cli, "--config", str(bad), "config")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: {bad}: daemon.tick_secnds: unknown setting"
+    bad.write_text('[fetch]\ntimeout_s = "soon"\n')
+    assert "fetch.timeout_s: expected float" in run(cli, "--config", str(bad), "config").output
+
+
+def test_notify_test_reports_each_target(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    with smtp_server() as (mailbox, mail_url), webhook() as hook:
+        monkeypatch.setenv("MONITOR_NOTIFY", f"{mail_url} {hook.url} {SECRET_URL}")
+        result = run(cli, "notify-test")
+        assert result.exit_code == 1  # one target is down
+        lines = result.output.splitlines()
+        assert [line.split()[0] for line in lines] == ["ok", "ok", "FAILED"]
+        assert "hunter2secret" not in result.output
+        assert len(mailbox.messages) == 1 and len(hook.posts) == 1
+
+
+def test_status_is_unhealthy_without_a_daemon(cli: CliRunner) -> None:
+    run(cli, "add", BIDEN)
+    result = run(cli, "status", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["running"] is False and report["due"] == 1 and report["articles"] == 1
+
+
+# -- what notifies: units over a real SQLite store, no network ------------------------
+
+
+def _store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "state")
+
+
+def _config(**notify: object) -> Config:
+    settings = NotifySettings(targets=(NotifyTarget("json://127.0.0.1:1/a"),), **notify)  # type: ignore[arg-type]
+    return Config(notify=settings)
+
+
+def _target(store: Store) -> Target:
+    row = store.conn.execute("SELECT * FROM articles").fetchone()
+    return Target(
+        row["id"],
+        row["url"],
+        row["state"],
+        None,
+        None,
+        row["failures"],
+        row["missing_count"],
+        row["suspect_count"],
+    )
+
+
+def _fetch_page(store: Store, config: Config, article: object, now: int) -> CheckResult:
+    from monitor.fetch import Page
+
+    html = nyt_page(article)  # type: ignore[arg-type]
+    page = Page(200, BIDEN, html, html.encode())
+    return apply_result(store, config, _target(store), page, None, now)
+
+
+def _alerts(store: Store) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT event FROM alerts ORDER BY id")]
+
+
+def test_first_sight_metadata_and_minor_do_not_notify(tmp_path: Path) -> None:
+    store, config = _store(tmp_path), _config()
+    store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
+    old = load_article(BIDEN_OLD)
+    assert _fetch_page(store, config, old, 1_000).outcome == "new"
+    moved = dataclasses.replace(old, pudate="2030-01-01 00:00:00")
+    assert _fetch_page(store, config, moved, 2_000).kinds == ["metadata"]
+    assert _alerts(store) == []
+    assert _fetch_page(store, config, load_article(BIDEN_NEW), 3_000).kinds == ["body"]
+    assert _alerts(store) == ["change"]
+
+
+def test_flip_flop_gives_one_alert_per_cycle(tmp_path: Path) -> None:
+    store, config = _store(tmp_path), _config(flipflop_window_hours=1.0)
+    store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
+    a, b = load_article(BIDEN_OLD), load_article(BIDEN_NEW)
+    for step, article in enumerate([a, b, a, b, a]):
+        _fetch_page(store, config, article, 1_000 + step * 60_000)
+    assert _alerts(store) == ["change"]
+    # After the window, a flip is news again.
+    _fetch_page(store, config, b, 1_000 + 2 * 3_600_000)
+    assert _alerts(store) == ["change", "change"]
+
+
+def test_failures_alert_once_then_once_on_recovery(tmp_path: Path) -> None:
+    store, config = _store(tmp_path), _config(failure_alert_after=3)
+    store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
+    _fetch_page(store, config, load_article(BIDEN_OLD), 500)
+    for step in range(6):
+        error = FetchError("HTTP 503", transient=True, status=503)
+        apply_result(store, config, _target(store), None, error, 1_000 + step)
+    assert _alerts(store) == ["failing"]
+    _fetch_page(store, config, load_article(BIDEN_OLD), 9_000)
+    assert _alerts(store) == ["failing", "recovered"]
+
+
+def test_routing_by_site_and_kind() -> None:
+    targets = (
+        NotifyTarget("json://x/all"),
+        NotifyTarget("json://x/nyt", sites=("cn.nytimes.com",)),
+        NotifyTarget("json://x/titles", kinds=("title",)),
+    )
+    config = Config(notify=NotifySettings(targets=targets))
+    assert [t.url for t in routed_targets(config, BIDEN, ["body"])] == [
+        "json://x/all",
+        "json://x/nyt",
+    ]
+    assert [t.url for t in routed_targets(config, "https://example.org/a", ["title"])] == [
+        "json://x/all",
+        "json://x/titles",
+    ]
+
+
+def test_digest_batches_one_message_per_target(tmp_path: Path) -> None:
+    import asyncio
+
+    store = _store(tmp_path)
+    config = _config(digest=True)
+    store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
+    target = _target(store)
+    for i in range(3):
+        result = CheckResult(target.id, BIDEN, "removed", ["removed"], "HTTP 404", None)
+        with store.write():
+            queue_alerts(store, config, dataclasses.replace(target), result, 10 + i)
+    sent: list[tuple[str, str]] = []
+
+    async def fake_send(url: str, subject: str, body: str, fmt: str) -> None:
+        sent.append((subject, body))
+
+    report = asyncio.run(deliver(store, config, lambda: 100, fake_send))
+    assert report.sent == 3 and len(sent) == 1 and sent[0][0] == "[digest] 3 changes"
+
+
+def test_mask_url_hides_passwords_and_unknown_schemes() -> None:
+    assert "hunter2secret" not in mask_url(SECRET_URL)
+    assert mask_url("nosuchservice://token@abc") == "nosuchservice://****"
+
+
+def test_env_targets_add_to_file_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[notify]\ntargets = [{ url = "json://a/x", sites = ["cn.nytimes.com"] }]\n')
+    monkeypatch.setenv("MONITOR_NOTIFY", "json://b/y json://c/z")
+    config = load(path)
+    assert [t.url for t in config.notify.targets] == ["json://a/x", "json://b/y", "json://c/z"]
+    assert config.notify.targets[0].sites == ("cn.nytimes.com",)
+
+
+def test_example_config_documents_every_setting_with_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import fields, replace
+
+    from tests.conftest import ROOT
+
+    for var in ("MONITOR_NOTIFY", "MONITOR_MIRRORS"):
+        monkeypatch.delenv(var, raising=False)
+    example = ROOT / "monitor.example.toml"
+    loaded = load(example)
+    assert replace(loaded, source="defaults") == Config()
+    text = example.read_text()
+    for section in ("fetch", "check", "schedule", "daemon", "notify"):
+        for f in fields(getattr(Config(), section)):
+            assert f"\n{f.name} = " in text, f"{section}.{f.name} is not documented"
