@@ -277,6 +277,4 @@ def configure_logging(fmt: str, level: str) -> None:
     root.setLevel(level.upper())
     # Third-party loggers can print notification URLs with their secrets: keep them quiet.
     for noisy in ("apprise", "apscheduler", "httpx", "httpcore", "asyncio"):
-        logging.getLogger(noisy).setLevel(
-            logging.CRITICAL if noisy == "apprise" else logging.WARNING
-        )
+        logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "apprise" else logging.ERROR)

@@ -243,11 +243,14 @@ async def _deliver_to(
             error: str | None = "target is no longer configured"
         else:
             error = await send(target.url, *_message(target.url, batch))
+        name = mask_url(target.url) if target else key
+        if error is None:
+            log.info("delivered %d alert(s) to %s", len(batch), name)
+        else:
+            log.warning("delivery to %s failed: %s", name, error)
         _settle(store, config, batch, error, now(), report)
         if error is not None:
-            log.warning("delivery to %s failed: %s", mask_url(target.url) if target else key, error)
             break  # keep alerts to one target in order: the rest wait for this one
-        log.info("delivered %d alert(s) to %s", len(batch), mask_url(target.url) if target else key)
 
 
 def _message(url: str, batch: list[Any]) -> tuple[str, str, str]:

@@ -76,7 +76,7 @@ def test_edit_is_mailed_and_posted_with_its_diff(site: tuple[PageServer, Path]) 
 def test_kill_9_between_commit_and_delivery_loses_nothing(site: tuple[PageServer, Path]) -> None:
     server, work = site
     port = free_port()  # nothing listens yet: the target is down
-    daemon = _daemon(work, server, [f"json://127.0.0.1:{port}/hook"]).start()
+    daemon = _daemon(work, server, [f"json://editor:hunter2pw@127.0.0.1:{port}/hook"]).start()
     state = work / "state"
     try:
         wait_for(lambda: _checks(state) >= 2, "first checks")
@@ -104,6 +104,9 @@ def test_kill_9_between_commit_and_delivery_loses_nothing(site: tuple[PageServer
         assert "绷不住" in hook.posts[0]["message"]
     versions = query(state, "SELECT count(*) FROM versions")
     assert versions == [(2,)]
+    log = daemon.output()
+    assert "delivery to json://editor:****@127.0.0.1" in log  # failures are logged, masked
+    assert "hunter2pw" not in log
 
 
 def test_target_down_then_up_gets_everything_once_in_order(site: tuple[PageServer, Path]) -> None:
