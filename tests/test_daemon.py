@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article
+from tests.conftest import BIDEN_NEW, BIDEN_OLD, ROOT, load_article
 from tests.daemon_helpers import DaemonProcess, NotifySocket, query, wait_for, write_config
 from tests.pages import nyt_page
 from tests.receivers import free_port, html_part, smtp_server, webhook
@@ -37,6 +41,26 @@ def _checks(state: Path) -> int:
     return len(query(state, "SELECT 1 FROM observations"))
 
 
+def _status(work: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "--state-dir",
+        str(work / "state"),
+        "status",
+        "--json",
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def _edit(server: PageServer) -> None:
     server.routes[PATH] = Route(body=nyt_page(load_article(BIDEN_NEW), token="new").encode())
 
@@ -55,6 +79,10 @@ def test_edit_is_mailed_and_posted_with_its_diff(site: tuple[PageServer, Path]) 
             assert not mailbox.messages and not hook.posts  # first sight and no change: quiet
             _edit(server)
             wait_for(lambda: mailbox.messages and hook.posts, "the email and the chat message")
+            status = _status(work)
+            assert status.returncode == 0, status.stdout
+            report = json.loads(status.stdout)
+            assert report["running"] and report["healthy"] and report["articles"] == 1
             assert daemon.terminate() == 0
         finally:
             daemon.stop_quietly()
