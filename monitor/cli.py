@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands so `monitor --help` starts fast.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,9 @@ def one_line_errors(func: F) -> F:
             return func(*args, **kwargs)
         except MonitorError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except sqlite3.Error as exc:
+            click.echo(f"error: database: {exc}", err=True)
             sys.exit(1)
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (`| head`): not an error

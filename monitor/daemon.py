@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -159,6 +160,10 @@ class Daemon:
         self._tick_task = asyncio.current_task()
         try:
             await self.tick()
+        except sqlite3.Error as exc:
+            # A full disk or a read-only file: nothing half-written is kept (each check is
+            # one transaction); the next tick tries again once space returns.
+            log.error("database write failed (%s); the next tick will retry", exc)
         except Exception:
             log.exception("tick failed; the next tick will retry")
 

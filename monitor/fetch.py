@@ -38,6 +38,7 @@ _ENCODING_ALIASES = {
 @dataclass(frozen=True)
 class FetchSettings:
     timeout_s: float = 20.0
+    total_timeout_s: float = 60.0
     connect_timeout_s: float = 10.0
     max_redirects: int = 5
     max_bytes: int = 5 * 1024 * 1024
@@ -134,7 +135,14 @@ class Fetcher:
             gate = self._gate(host)
             async with gate.semaphore:
                 await self._wait_turn(gate)
-                return await self._request(url, headers)
+                try:
+                    # httpx's timeouts are per read: a server trickling a byte a second
+                    # never trips them, so the whole request has a deadline too.
+                    async with asyncio.timeout(self.settings.total_timeout_s):
+                        return await self._request(url, headers)
+                except TimeoutError as exc:
+                    limit = self.settings.total_timeout_s
+                    raise FetchError(f"page took longer than {limit:g} s", transient=True) from exc
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
@@ -185,8 +193,7 @@ class Fetcher:
         if content_type and not any(t in content_type for t in ("html", "xml", "text/plain")):
             raise FetchError(f"not an HTML page (Content-Type {content_type.split(';')[0]})")
         raw = await self._read_capped(response)
-        encoding = choose_encoding(response.charset_encoding, raw)
-        text = raw.decode(encoding, errors="replace")
+        encoding, text = decode(response.charset_encoding, raw)
         if "\x00" in text[:4096]:
             raise FetchError("binary content, not an HTML page")
         return Page(
@@ -208,6 +215,26 @@ class Fetcher:
                 raise FetchError(f"page larger than {self.settings.max_bytes} bytes (decoded)")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def decode(header_charset: str | None, raw: bytes) -> tuple[str, str]:
+    """Decode a page; a declared charset that does not fit the bytes is ignored."""
+    candidates = [_usable(header_charset), _usable(_meta_charset(raw))]
+    for name in candidates:
+        if name:
+            try:
+                return name, raw.decode(name)
+            except UnicodeDecodeError:
+                continue  # a lying header or <meta>: try the next source
+    detected = _detect(raw)
+    return detected, raw.decode(detected, errors="replace")
+
+
+def _detect(raw: bytes) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:65536]).best()
+    return _usable(best.encoding if best else None) or "utf-8"
 
 
 def choose_encoding(header_charset: str | None, raw: bytes) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class Route:
     fail_first: list[int] = field(default_factory=list)  # statuses to send before success
     stall_first_s: float = 0.0  # delay the first response (a timeout)
     redirect_to: str | None = None
+    custom: Callable[[BaseHTTPRequestHandler], None] | None = None  # hostile behaviours
 
 
 class PageServer:
@@ -44,6 +46,10 @@ class PageServer:
                 if route.stall_first_s:
                     stall, route.stall_first_s = route.stall_first_s, 0.0
                     time.sleep(stall)
+                if route.custom is not None:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        route.custom(self)
+                    return
                 if route.redirect_to:
                     self.send_response(301)
                     self.send_header("Location", route.redirect_to)

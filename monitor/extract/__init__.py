@@ -8,6 +8,7 @@ from monitor.article import Article
 
 Extractor = Callable[[str, str], Article]  # (html, canonical url) -> Article
 _REGISTRY: dict[str, Extractor] = {}
+MAX_BLOCKS = 5000  # the longest corpus article has a few hundred
 
 
 class ExtractionError(Exception):
@@ -29,4 +30,7 @@ def extract(html: str, canonical_url: str) -> Article:
 
     host = host_of(canonical_url)
     func = _REGISTRY.get(host) or _REGISTRY["*"]
-    return func(html, canonical_url)
+    article = func(html, canonical_url)
+    if len(article.body) > MAX_BLOCKS:
+        raise ExtractionError(f"{len(article.body)} text blocks: not an article page")
+    return article
