@@ -286,7 +286,13 @@ def _schedule(store: Store, config: Config, article_id: int, now: int) -> None:
     last_change = max(row["changed"], row["added_at"])
     interval = next_interval(config.schedule, now, last_change, row["failures"])
     if interval is None:
-        store.conn.execute("UPDATE articles SET state = 'stopped' WHERE id = ?", (article_id,))
+        store.conn.execute(
+            "UPDATE articles SET state = 'stopped', claimed_until = NULL WHERE id = ?",
+            (article_id,),
+        )
         return
     next_at = now + jittered(config.schedule, interval)
-    store.conn.execute("UPDATE articles SET next_check_at = ? WHERE id = ?", (next_at, article_id))
+    store.conn.execute(
+        "UPDATE articles SET next_check_at = ?, claimed_until = NULL WHERE id = ?",
+        (next_at, article_id),
+    )

@@ -337,6 +337,10 @@ def run(ctx: Context) -> None:
     """Run the monitor in the foreground until SIGTERM/SIGINT (the daemon).
 
     On first start with an empty database it imports the seeds directory."""
+    import signal
+
+    # Until the daemon's own handlers are in place, a stop request is a clean exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from monitor.daemon import configure_logging, run_daemon
 
     config = ctx.config()

@@ -26,8 +26,9 @@ from monitor.store import Store
 log = logging.getLogger("monitor.daemon")
 
 _CLAIM = """
-UPDATE articles SET next_check_at = :lease
+UPDATE articles SET claimed_until = :lease
 WHERE id IN (SELECT id FROM articles WHERE state != 'stopped' AND next_check_at <= :now
+             AND (claimed_until IS NULL OR claimed_until <= :now)
              ORDER BY next_check_at, id LIMIT :limit)
 RETURNING id, url, state, etag, last_modified, failures, missing_count, suspect_count
 """
@@ -47,8 +48,8 @@ def sd_notify(message: str) -> None:
 def claim_due(store: Store, now: int, limit: int, lease_ms: int) -> list[Target]:
     """Take up to `limit` due articles, most overdue first, in one statement.
 
-    The claim pushes their next check a lease ahead, so a crashed run's articles
-    become due again by themselves.
+    The claim holds them for a lease, so a hung run's articles are claimable again
+    by themselves; recording a check (or a restart) clears it.
     """
     with store.write():
         rows = store.conn.execute(
@@ -95,6 +96,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         self.store = store = Store.open(self.state_dir)
+        self._refuse_second_daemon(store)
+        self._release(store)  # claims of a previous run that died
         self._import_seeds(store)
         spread_overdue(store, self.config, wall_clock_ms())
         self._heartbeat(store, "running", started=True)
@@ -140,20 +143,29 @@ class Daemon:
         scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
         await self.fetcher.aclose()
         assert self.store is not None
-        self._release(self.store)
-        self._heartbeat(self.store, "stopped")
+        try:
+            self._release(self.store)
+            self._heartbeat(self.store, "stopped")
+        except sqlite3.Error as exc:
+            # Leases run out by themselves and status sees a stale heartbeat: no harm.
+            log.error("could not record the shutdown (%s)", exc)
         self.store.close()
         log.info("stopped")
 
+    def _refuse_second_daemon(self, store: Store) -> None:
+        from monitor.api import daemon_status
+        from monitor.errors import MonitorError
+
+        report = daemon_status(store)
+        if report["running"]:
+            store.close()
+            raise MonitorError(f"another daemon (pid {report['pid']}) is running on {store.path}")
+
     def _release(self, store: Store) -> None:
-        """Abandoned checks change nothing: their articles are due again at once."""
-        if not self._in_flight:
-            return
-        ids = sorted(self._in_flight)
+        """Abandoned checks change nothing: their articles stay due, unclaimed."""
         with store.write():
             store.conn.execute(
-                f"UPDATE articles SET next_check_at = ? WHERE id IN ({','.join('?' * len(ids))})",
-                (wall_clock_ms(), *ids),
+                "UPDATE articles SET claimed_until = NULL WHERE claimed_until IS NOT NULL"
             )
 
     async def _tick_job(self) -> None:
@@ -163,7 +175,9 @@ class Daemon:
         except sqlite3.Error as exc:
             # A full disk or a read-only file: nothing half-written is kept (each check is
             # one transaction); the next tick tries again once space returns.
-            log.error("database write failed (%s); the next tick will retry", exc)
+            code = getattr(exc, "sqlite_errorname", "")
+            hint = " (is the disk full?)" if "FULL" in code or "IOERR" in code else ""
+            log.error("database write failed: %s [%s]%s; the next tick will retry", exc, code, hint)
         except Exception:
             log.exception("tick failed; the next tick will retry")
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.notify")
 EMAIL_SCHEMES = ("mailto", "mailtos", "email")
 FAILURE_KINDS = ("failing", "recovered")
+MAX_PENDING_PER_ROUND = 2000
 
 
 def target_key(url: str) -> str:
@@ -209,14 +210,24 @@ async def deliver(
     )
     by_key = {target_key(t.url): t for t in config.notify.targets}
     rows = store.conn.execute(
-        "SELECT d.alert_id, d.target, d.attempts, a.created_at, a.subject, a.markdown, a.html "
-        "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
-        "WHERE d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.alert_id",
-        (now(),),
+        "SELECT d.alert_id, d.target, d.attempts, d.next_attempt_at, a.created_at, a.subject, "
+        "a.markdown, a.html FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+        "WHERE d.state = 'pending' ORDER BY d.alert_id LIMIT ?",
+        (MAX_PENDING_PER_ROUND,),
     ).fetchall()
+    # Alerts reach a target in the order they were raised: one still waiting out its
+    # backoff holds back the later ones to the same target.
+    current = now()
     queues: dict[str, list[Any]] = {}
+    blocked: set[str] = set()
     for row in rows:
-        queues.setdefault(row["target"], []).append(row)
+        key = row["target"]
+        if key in blocked:
+            continue
+        if row["next_attempt_at"] > current:
+            blocked.add(key)
+            continue
+        queues.setdefault(key, []).append(row)
     report = DeliveryReport()
     await asyncio.gather(
         *(

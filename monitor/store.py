@@ -138,6 +138,13 @@ def m003_outbox(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m004_claims(db: sqlite_utils.Database) -> None:
+    # A daemon's claim on an article being checked; cleared when the check is recorded
+    # and, after a crash, when the next daemon starts.
+    db.execute("ALTER TABLE articles ADD COLUMN claimed_until INTEGER")
+
+
 @dataclass(frozen=True)
 class ArticleRow:
     id: int

@@ -76,6 +76,7 @@ class DaemonProcess:
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "daemon.log"
+        self.popen_extra: dict[str, Any] = {}
 
     def start(self) -> DaemonProcess:
         env = {**self.env, "PYTHONPATH": str(ROOT)}
@@ -90,7 +91,9 @@ class DaemonProcess:
             "run",
         ]
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(command, cwd=self.workdir, env=env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                command, cwd=self.workdir, env=env, stdout=log, stderr=log, **self.popen_extra
+            )
         return self
 
     def kill9(self) -> None:

@@ -7,6 +7,7 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -59,11 +60,19 @@ class Webhook:
     def __init__(self, port: int | None = None) -> None:
         self.posts: list[dict[str, Any]] = []
         self.fail_with: list[int] = []
+        self.stall_first = 0  # requests answered only after `stall_seconds`, not recorded
+        self.stall_seconds = 3.0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.stall_first > 0:
+                    outer.stall_first -= 1
+                    time.sleep(outer.stall_seconds)  # the client gives up first
+                    self.send_response(504)
+                    self.end_headers()
+                    return
                 status = outer.fail_with.pop(0) if outer.fail_with else 200
                 if status == 200:
                     outer.posts.append(json.loads(body))

@@ -30,7 +30,7 @@ def test_claim_takes_the_most_overdue_first_and_leases_them(tmp_path: Path) -> N
     # Article i is due at NOW - 1000 - i: the largest i are the most overdue.
     assert sorted(t.url for t in claimed) == sorted(f"https://h.example/{i}" for i in range(40, 50))
     leased = store.conn.execute(
-        "SELECT count(*) FROM articles WHERE next_check_at = ?", (NOW + 60_000,)
+        "SELECT count(*) FROM articles WHERE claimed_until = ?", (NOW + 60_000,)
     ).fetchone()[0]
     assert leased == 10
     assert len(claim_due(store, NOW, 100, lease_ms=60_000)) == 40  # the rest, not the leased
