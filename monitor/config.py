@@ -190,6 +190,8 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
 
 
 def _validate(config: Config, where: str) -> None:
+    if config.fetch.transport not in ("aiohttp", "httpx"):
+        raise ConfigError(f"{where}: fetch.transport: expected 'aiohttp' or 'httpx'")
     if config.daemon.log_format not in ("text", "json"):
         raise ConfigError(f"{where}: daemon.log_format: expected 'text' or 'json'")
     unknown = set(config.notify.kinds) - set(NOTIFY_KINDS) - {"metadata", "minor"}

@@ -93,7 +93,10 @@ def _snapshot_for(url: str, tmp: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_hostile_servers_give_bounded_errors_and_others_go_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_hostile_servers_give_bounded_errors_and_others_go_on(
+    tmp_path: Path, transport: str
+) -> None:
     article = load_article(BIDEN_OLD)
     good_page = nyt_page(article)
     cases: dict[str, Route] = {
@@ -131,7 +134,7 @@ def test_hostile_servers_give_bounded_errors_and_others_go_on(tmp_path: Path) ->
     config = tmp_path / "c.toml"
     config.write_text(
         "[fetch]\nper_host_delay_s = 0\ntimeout_s = 2.0\ntotal_timeout_s = 4.0\n"
-        "retries = 0\nmax_redirects = 5\n"
+        f'retries = 0\nmax_redirects = 5\ntransport = "{transport}"\n'
     )
     env = {
         **os.environ,
