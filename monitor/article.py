@@ -90,8 +90,12 @@ class Article:
         whitespace alone is never an edit. Photo credits are shown but not compared:
         older layouts omit them, and their arrival is not an edit of the article.
         """
-        squeezed = _ALL_SPACE.sub("", self.canonical_text())
-        return hashlib.sha256(squeezed.encode("utf-8")).hexdigest()[:32]
+        cached: str | None = self.__dict__.get("_fingerprint")
+        if cached is None:
+            squeezed = _ALL_SPACE.sub("", self.canonical_text())
+            cached = hashlib.sha256(squeezed.encode("utf-8")).hexdigest()[:32]
+            object.__setattr__(self, "_fingerprint", cached)  # frozen: memoize by hand
+        return cached
 
     def text_length(self) -> int:
         return sum(len(text) for section, text in self.lines() if section != "image") + sum(

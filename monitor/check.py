@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from monitor.config import Config
 from monitor.errors import FetchError
-from monitor.extract import ExtractionError, extract
+from monitor.extract import ExtractionError, extract, page_digest
 from monitor.fetch import Fetcher, Page
 from monitor.history import record, record_removal
 from monitor.schedule import jittered, next_interval
@@ -37,6 +37,7 @@ class Target:
     failures: int
     missing_count: int
     suspect_count: int
+    page_digest: str | None = None
 
 
 @dataclass
@@ -58,7 +59,8 @@ class CheckResult:
 
 def targets(store: Store, ids: list[int] | None, now: int, due_only: bool) -> list[Target]:
     sql = (
-        "SELECT id, url, state, etag, last_modified, failures, missing_count, suspect_count "
+        "SELECT id, url, state, etag, last_modified, failures, missing_count, suspect_count, "
+        "page_digest "
         "FROM articles WHERE state != 'stopped'"
     )
     args: list[object] = []
@@ -216,6 +218,12 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         return CheckResult(target.id, target.url, "unchanged", detail="304")
     if not _same_article(config, target.url, page.url):
         return _missing(store, config, target, f"redirected to {page.url}", now)
+    digest = page_digest(page.raw, target.url, page.content_type)
+    if digest is not None and digest == target.page_digest and target.state == "active":
+        # Same bytes where the article is: unchanged, and no need to parse the page.
+        store.add_observation(target.id, now, "duplicate", None)
+        _succeeded(store, target, page, now, digest)
+        return CheckResult(target.id, target.url, "unchanged")
     try:
         article = extract(page.text, target.url)
     except ExtractionError as exc:
@@ -223,6 +231,15 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         store.add_observation(target.id, now, "error", None)
         return CheckResult(target.id, target.url, "error", detail=f"extraction: {exc}")
     latest = store.latest_version(target.id)
+    if (
+        latest is not None
+        and latest.fingerprint == article.fingerprint()
+        and latest.pudate == article.pudate
+    ):
+        # Unchanged: the cheap path, one small observation row and the article's counters.
+        store.add_observation(target.id, now, "duplicate", latest.ts)
+        _succeeded(store, target, page, now, digest)
+        return CheckResult(target.id, target.url, "unchanged")
     if latest is not None and latest.article_blob is not None and target.suspect_count < 1:
         before = store.load_article(latest).text_length()
         if article.text_length() < before * config.check.shrink_ratio:
@@ -235,8 +252,21 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
                 last_error=detail,
                 last_check_at=now,
             )
+            store.add_observation(target.id, now, "suspect", None)
             return CheckResult(target.id, target.url, "error", detail=detail)
     outcome = record(store, target.id, now, article, source="fetch", raw_html=page.raw)
+    _succeeded(store, target, page, now, digest)
+    if not outcome.new_version:
+        return CheckResult(target.id, target.url, "unchanged")
+    if "first" in outcome.kinds:
+        return CheckResult(target.id, target.url, "new", outcome.kinds, version_ts=now)
+    kind = "restored" if "restored" in outcome.kinds else "changed"
+    return CheckResult(target.id, target.url, kind, outcome.kinds, version_ts=now)
+
+
+def _succeeded(
+    store: Store, target: Target, page: Page, now: int, digest: str | None = None
+) -> None:
     _set(
         store,
         target.id,
@@ -248,13 +278,8 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         etag=page.etag,
         last_modified=page.last_modified,
         state="active",
+        page_digest=digest,
     )
-    if not outcome.new_version:
-        return CheckResult(target.id, target.url, "unchanged")
-    if "first" in outcome.kinds:
-        return CheckResult(target.id, target.url, "new", outcome.kinds, version_ts=now)
-    kind = "restored" if "restored" in outcome.kinds else "changed"
-    return CheckResult(target.id, target.url, kind, outcome.kinds, version_ts=now)
 
 
 def _same_article(config: Config, canonical: str, final_url: str) -> bool:

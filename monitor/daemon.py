@@ -30,7 +30,8 @@ UPDATE articles SET claimed_until = :lease
 WHERE id IN (SELECT id FROM articles WHERE state != 'stopped' AND next_check_at <= :now
              AND (claimed_until IS NULL OR claimed_until <= :now)
              ORDER BY next_check_at, id LIMIT :limit)
-RETURNING id, url, state, etag, last_modified, failures, missing_count, suspect_count
+RETURNING id, url, state, etag, last_modified, failures, missing_count, suspect_count,
+          page_digest
 """
 
 

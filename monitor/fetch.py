@@ -61,6 +61,7 @@ class Page:
     etag: str | None = None
     last_modified: str | None = None
     encoding: str = ""
+    content_type: str = ""
 
 
 @dataclass
@@ -210,6 +211,7 @@ class Fetcher:
             response.headers.get("etag"),
             response.headers.get("last-modified"),
             encoding,
+            content_type,
         )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
@@ -239,7 +241,7 @@ def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport | None:
 
 def decode(header_charset: str | None, raw: bytes) -> tuple[str, str]:
     """Decode a page; a declared charset that does not fit the bytes is ignored."""
-    candidates = [_usable(header_charset), _usable(_meta_charset(raw))]
+    candidates = [_usable(header_charset), _usable(meta_charset(raw))]
     for name in candidates:
         if name:
             try:
@@ -259,7 +261,7 @@ def _detect(raw: bytes) -> str:
 
 def choose_encoding(header_charset: str | None, raw: bytes) -> str:
     """Header charset, then <meta> in the first few KB, then detection."""
-    for candidate in (header_charset, _meta_charset(raw)):
+    for candidate in (header_charset, meta_charset(raw)):
         name = _usable(candidate)
         if name:
             return name
@@ -269,7 +271,7 @@ def choose_encoding(header_charset: str | None, raw: bytes) -> str:
     return _usable(best.encoding if best else None) or "utf-8"
 
 
-def _meta_charset(raw: bytes) -> str | None:
+def meta_charset(raw: bytes) -> str | None:
     match = _META_CHARSET.search(raw[:8192])
     return match.group(1).decode("ascii", "ignore") if match else None
 

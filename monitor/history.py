@@ -44,6 +44,14 @@ def record(
     snapshot_text: str | None = None,
     raw_html: bytes | None = None,
 ) -> Recorded:
+    later = store.has_later_sighting(article_id, ts)
+    if not later:
+        previous = store.latest_version(article_id, before=ts)
+        if previous is not None and _repeats(previous, article):
+            # The common case, an unchanged article: one small row, no content stored.
+            snapshot_blob = store.put_blob(snapshot_text.encode()) if snapshot_text else None
+            store.add_observation(article_id, ts, "duplicate", previous.ts, snapshot_blob)
+            return Recorded(False, [], matched_ts=previous.ts)
     sighting = _Sighting(
         ts,
         article,
@@ -52,7 +60,7 @@ def record(
         store.put_blob(raw_html) if raw_html is not None else None,
         source,
     )
-    if store.has_later_sighting(article_id, ts):
+    if later:
         return _rebuild_with(store, article_id, sighting)
     result = _append(store, article_id, sighting)
     store.refresh_article_summary(article_id)
@@ -77,17 +85,17 @@ def _append(store: Store, article_id: int, sighting: _Sighting) -> Recorded:
             article_id, sighting.ts, previous.ts if previous else None, ["removed"], 0, removed
         )
         return Recorded(True, ["removed"], 0, removed)
-    if (
-        previous is not None
-        and previous.fingerprint == article.fingerprint()
-        and previous.pudate == article.pudate
-    ):
+    if previous is not None and _repeats(previous, article):
         store.add_observation(
             article_id, sighting.ts, "duplicate", previous.ts, sighting.snapshot_blob
         )
         return Recorded(False, [], matched_ts=previous.ts)
     _insert(store, article_id, sighting)
     return _compute_change(store, article_id, sighting.ts, article, previous)
+
+
+def _repeats(previous: VersionRow, article: Article) -> bool:
+    return previous.fingerprint == article.fingerprint() and previous.pudate == article.pudate
 
 
 def _insert(store: Store, article_id: int, s: _Sighting) -> None:

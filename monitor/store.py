@@ -145,6 +145,13 @@ def m004_claims(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN claimed_until INTEGER")
 
 
+@migrations()
+def m005_page_digest(db: sqlite_utils.Database) -> None:
+    # Hash of the part of the last page that extraction reads: equal next time means
+    # unchanged without parsing (see monitor.extract.page_digest).
+    db.execute("ALTER TABLE articles ADD COLUMN page_digest TEXT")
+
+
 @dataclass(frozen=True)
 class ArticleRow:
     id: int

@@ -214,3 +214,41 @@ def test_redirect_to_another_page_is_a_removal_after_two_checks(
     outcomes = [r[0] for r in conn.execute("SELECT outcome FROM observations ORDER BY ts")]
     conn.close()
     assert outcomes == ["missing"]
+
+
+def test_unchanged_article_region_skips_parsing(
+    cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.check
+
+    old = load_article(BIDEN_OLD)
+    run(cli, "import", str(BIDEN_OLD))
+    _serve(server, nyt_page(old, token="first"))
+    assert _check(cli)[0]["outcome"] == "unchanged"
+
+    def no_parsing(html: str, url: str) -> object:
+        raise AssertionError("the page was parsed")
+
+    monkeypatch.setattr(monitor.check, "extract", no_parsing)
+    _serve(server, nyt_page(old, token="second"))  # other ad/token bytes, same article
+    assert _check(cli)[0]["outcome"] == "unchanged"
+    # An edit inside the article changes the digest: the page is parsed again.
+    edited = dataclasses.replace(old, body=(*old.body, Block("p", "新增。")))
+    _serve(server, nyt_page(edited, token="third"))
+    with pytest.raises(AssertionError, match="the page was parsed"):
+        _check(cli)
+
+
+def test_page_digest_covers_exactly_the_article() -> None:
+    from monitor.extract import page_digest
+
+    old = load_article(BIDEN_OLD)
+    a = nyt_page(old, token="1").encode()
+    b = nyt_page(old, token="2").encode()
+    assert a != b
+    assert page_digest(a, BIDEN, "text/html") == page_digest(b, BIDEN, "text/html") is not None
+    assert page_digest(a, BIDEN, "text/html; charset=gbk") != page_digest(a, BIDEN, "text/html")
+    edited = nyt_page(dataclasses.replace(old, title="新"), token="1").encode()
+    assert page_digest(edited, BIDEN, "text/html") != page_digest(a, BIDEN, "text/html")
+    assert page_digest(b"<html><body><p>x</p></body></html>", BIDEN, "text/html") is None
+    assert page_digest(a, "https://example.org/a", "text/html") is None  # generic: no fast path

@@ -5,11 +5,25 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
-from monitor.extract import ExtractionError, extractor
+from monitor.extract import ExtractionError, extractor, region
 from monitor.extract.blocks import BlockWalker, element_text, finish, normalize_byline
 from monitor.extract.generic import extract_generic
 
 BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
+
+
+_ROOT_START = b'<article class="article-content"'
+
+
+@region("cn.nytimes.com", "m.cn.nytimes.com")
+def article_region(raw: bytes) -> bytes | None:
+    """The article element (and anything after it up to the last </article>): all that
+    extract_nytcn reads. None when the page does not have the expected template."""
+    start = raw.find(_ROOT_START)
+    end = raw.rfind(b"</article>")
+    if start < 0 or end < start or raw.count(_ROOT_START) != 1:
+        return None
+    return raw[start : end + len(b"</article>")]
 
 
 @extractor("cn.nytimes.com", "m.cn.nytimes.com")
@@ -36,7 +50,10 @@ def extract_nytcn(html: str, url: str) -> Article:
     for node in root.css(BODY_ITEMS):
         if _is_english_column(node):
             continue
-        walker.visit(node if node.tag == "figure" else _as_paragraph(node))
+        if node.tag == "figure":
+            walker.visit(node)
+        else:
+            walker.paragraph(node)  # div.article-paragraph holds one paragraph's content
     walker.flush()
     footer = root.css_first("footer.author-info")
     if footer is not None:
@@ -76,9 +93,3 @@ def _is_english_column(node: LexborNode) -> bool:
     while previous is not None and previous.tag == "-text":
         previous = previous.prev
     return previous is None
-
-
-def _as_paragraph(node: LexborNode) -> LexborNode:
-    # div.article-paragraph holds the paragraph's inline content directly.
-    wrapper = LexborHTMLParser(f"<p>{node.inner_html or ''}</p>").css_first("p")
-    return wrapper if wrapper is not None else node

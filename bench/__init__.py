@@ -1,0 +1,1 @@
+"""Benchmarks of article-monitor: `python -m bench` (see README)."""

@@ -1,0 +1,134 @@
+"""Check throughput against bare GET loops over the same URLs at the same concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.site import CANONICAL_PREFIX, variant, write_page
+from monitor.article import Article
+from monitor.check import run_checks, targets
+from monitor.config import Config
+from monitor.fetch import FetchSettings
+from monitor.snapshot import Snapshot
+from monitor.store import Store
+
+CONCURRENCY = 10
+
+
+@dataclass
+class Run:
+    name: str
+    pages: int
+    seconds: float
+    cpu_seconds: float
+    outcomes: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.pages / self.seconds
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return self.cpu_seconds / self.pages * 1000
+
+
+async def _httpx_loop(urls: list[str]) -> None:
+    import httpx
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    gate = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(limits=limits) as client:
+
+        async def get(url: str) -> None:
+            async with gate:
+                response = await client.get(url)
+                _ = response.content
+
+        await asyncio.gather(*(get(u) for u in urls))
+
+
+async def _aiohttp_loop(urls: list[str]) -> None:
+    import aiohttp
+
+    gate = asyncio.Semaphore(CONCURRENCY)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def get(url: str) -> None:
+            async with gate, session.get(url) as response:
+                await response.read()
+
+        await asyncio.gather(*(get(u) for u in urls))
+
+
+def _timed(name: str, pages: int, func: object) -> Run:
+    wall, cpu = time.perf_counter(), time.process_time()
+    outcome = func()  # type: ignore[operator]
+    run = Run(name, pages, time.perf_counter() - wall, time.process_time() - cpu)
+    if isinstance(outcome, Counter):
+        run.outcomes = dict(outcome)
+    return run
+
+
+def baselines(base_url: str, count: int) -> list[Run]:
+    urls = [f"{base_url}varying/article-{i}/" for i in range(count)]
+    asyncio.run(_aiohttp_loop(urls[: min(50, count)]))  # warm up
+    return [
+        _timed("bare loop: plain httpx", count, lambda: asyncio.run(_httpx_loop(urls))),
+        _timed("bare loop: raw aiohttp", count, lambda: asyncio.run(_aiohttp_loop(urls))),
+    ]
+
+
+def config_for(base_url: str, mode: str, transport: str) -> Config:
+    # All bench pages share one host: the per-host politeness limits are turned off.
+    fetch = FetchSettings(concurrency=CONCURRENCY, per_host_concurrency=CONCURRENCY,
+                          per_host_delay_s=0.0, retries=0, transport=transport)
+    return Config(fetch=fetch, mirrors=((CANONICAL_PREFIX, f"{base_url}{mode}/"),))
+
+
+def check_all(store: Store, config: Config) -> Counter[str]:
+    batch = targets(store, None, 0, due_only=False)
+    results = asyncio.run(run_checks(store, config, batch))
+    return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "")
+                   for r in results)
+
+
+def monitor_runs(store: Store, base_url: str, site: Path, bases: list[tuple[Snapshot, Article]],
+                 count: int, transport: str, edited_fraction: float) -> list[Run]:
+    runs = []
+    identical = config_for(base_url, "identical", transport)
+    varying = config_for(base_url, "varying", transport)
+    _clear_validators(store)
+    runs.append(_timed(f"monitor [{transport}]: unchanged, identical bytes", count,
+                       lambda: check_all(store, identical)))
+    runs.append(_timed(f"monitor [{transport}]: 304 Not Modified", count,
+                       lambda: check_all(store, identical)))
+    _clear_validators(store)
+    runs.append(_timed(f"monitor [{transport}]: unchanged, varying bytes", count,
+                       lambda: check_all(store, varying)))
+    rng = random.Random(count)
+    edited = rng.sample(range(count), max(1, int(count * edited_fraction)))
+    round_no = _next_edit_round(store)
+    for i in edited:
+        write_page(site, i, variant(bases, i, edit=round_no), rng)
+    run = _timed(f"monitor [{transport}]: {len(edited)} of {count} edited", count,
+                 lambda: check_all(store, varying))
+    run.outcomes["expected changed"] = len(edited)
+    runs.append(run)
+    return runs
+
+
+def _clear_validators(store: Store) -> None:
+    with store.write():
+        store.conn.execute("UPDATE articles SET etag = NULL, last_modified = NULL")
+
+
+def _next_edit_round(store: Store) -> int:
+    row = store.conn.execute("SELECT max(versions_count) FROM articles").fetchone()
+    return int(row[0] or 1)
