@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test quick-test lint install clean
+.PHONY: run test quick-test lint install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/monitor run
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests
-	$(BIN)/ruff format --check monitor tests
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
 	$(BIN)/mypy
 
 test: lint
@@ -29,6 +29,13 @@ test: lint
 
 quick-test: $(STAMP)
 	$(BIN)/pytest -q -m 'not slow'
+
+# Benchmarks (needs nginx and wrk: apt-get install nginx-light wrk); prints a table and
+# writes bench/out/results.json.
+bench: $(STAMP)
+	@command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nginx-light wrk)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV)

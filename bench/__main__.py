@@ -25,8 +25,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--pages", type=int, default=1000, help="pages per throughput run")
     parser.add_argument("--scale", type=int, default=100_000, help="articles for the scale runs")
-    parser.add_argument("--versions", type=int, default=1_000_000,
-                        help="versions in the big database for history/diff timing")
+    parser.add_argument(
+        "--versions",
+        type=int,
+        default=1_000_000,
+        help="versions in the big database for history/diff timing",
+    )
     parser.add_argument("--only", nargs="*", default=["throughput", "storage", "diffs", "scale"])
     parser.add_argument("--port", type=int, default=18080)
     args = parser.parse_args()
@@ -44,8 +48,9 @@ def main() -> None:
             from bench import sections
 
             if "throughput" in args.only or "storage" in args.only:
-                results["throughput"] = sections.throughput(table, nginx, site, snaps, bases,
-                                                            args.pages, work)
+                results["throughput"] = sections.throughput(
+                    table, nginx, site, snaps, bases, args.pages, work
+                )
             if "storage" in args.only:
                 results["storage"] = sections.storage(table, work, snaps, args.pages)
             if "scale" in args.only:
@@ -62,9 +67,12 @@ def main() -> None:
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "cpus": os.cpu_count(),
-            "system": f"{platform.system()} {platform.release()}",
-            "processor": platform.processor() or platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()}",
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 if __name__ == "__main__":

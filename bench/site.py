@@ -60,8 +60,10 @@ def variant(bases: list[tuple[Snapshot, Article]], i: int, edit: int = 0) -> Art
 def page_html(article: Article, rng: random.Random) -> str:
     html = nyt_page(article, token="__TOKEN__")
     # Real pages carry ~100 KB of scripts and styles; so do these.
-    filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789;{}()=. ")
-                     for _ in range(max(0, PAGE_BYTES - len(html.encode()))))
+    filler = "".join(
+        rng.choice("abcdefghijklmnopqrstuvwxyz0123456789;{}()=. ")
+        for _ in range(max(0, PAGE_BYTES - len(html.encode())))
+    )
     return html.replace("</head>", f"<script>/*{filler}*/</script></head>", 1)
 
 
@@ -158,8 +160,12 @@ def wrk_capacity(url: str, seconds: int = 5, connections: int = 10) -> float | N
     binary = shutil.which("wrk")
     if binary is None:
         return None
-    out = subprocess.run([binary, "-t1", f"-c{connections}", f"-d{seconds}s", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    out = subprocess.run(
+        [binary, "-t1", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    ).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])

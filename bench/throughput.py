@@ -87,38 +87,65 @@ def baselines(base_url: str, count: int) -> list[Run]:
 
 def config_for(base_url: str, mode: str, transport: str) -> Config:
     # All bench pages share one host: the per-host politeness limits are turned off.
-    fetch = FetchSettings(concurrency=CONCURRENCY, per_host_concurrency=CONCURRENCY,
-                          per_host_delay_s=0.0, retries=0, transport=transport)
+    fetch = FetchSettings(
+        concurrency=CONCURRENCY,
+        per_host_concurrency=CONCURRENCY,
+        per_host_delay_s=0.0,
+        retries=0,
+        transport=transport,
+    )
     return Config(fetch=fetch, mirrors=((CANONICAL_PREFIX, f"{base_url}{mode}/"),))
 
 
 def check_all(store: Store, config: Config) -> Counter[str]:
     batch = targets(store, None, 0, due_only=False)
     results = asyncio.run(run_checks(store, config, batch))
-    return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "")
-                   for r in results)
+    return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "") for r in results)
 
 
-def monitor_runs(store: Store, base_url: str, site: Path, bases: list[tuple[Snapshot, Article]],
-                 count: int, transport: str, edited_fraction: float) -> list[Run]:
+def monitor_runs(
+    store: Store,
+    base_url: str,
+    site: Path,
+    bases: list[tuple[Snapshot, Article]],
+    count: int,
+    transport: str,
+    edited_fraction: float,
+) -> list[Run]:
     runs = []
     identical = config_for(base_url, "identical", transport)
     varying = config_for(base_url, "varying", transport)
     _clear_validators(store)
-    runs.append(_timed(f"monitor [{transport}]: unchanged, identical bytes", count,
-                       lambda: check_all(store, identical)))
-    runs.append(_timed(f"monitor [{transport}]: 304 Not Modified", count,
-                       lambda: check_all(store, identical)))
+    runs.append(
+        _timed(
+            f"monitor [{transport}]: unchanged, identical bytes",
+            count,
+            lambda: check_all(store, identical),
+        )
+    )
+    runs.append(
+        _timed(
+            f"monitor [{transport}]: 304 Not Modified", count, lambda: check_all(store, identical)
+        )
+    )
     _clear_validators(store)
-    runs.append(_timed(f"monitor [{transport}]: unchanged, varying bytes", count,
-                       lambda: check_all(store, varying)))
+    runs.append(
+        _timed(
+            f"monitor [{transport}]: unchanged, varying bytes",
+            count,
+            lambda: check_all(store, varying),
+        )
+    )
     rng = random.Random(count)
     edited = rng.sample(range(count), max(1, int(count * edited_fraction)))
     round_no = _next_edit_round(store)
     for i in edited:
         write_page(site, i, variant(bases, i, edit=round_no), rng)
-    run = _timed(f"monitor [{transport}]: {len(edited)} of {count} edited", count,
-                 lambda: check_all(store, varying))
+    run = _timed(
+        f"monitor [{transport}]: {len(edited)} of {count} edited",
+        count,
+        lambda: check_all(store, varying),
+    )
     run.outcomes["expected changed"] = len(edited)
     runs.append(run)
     return runs

@@ -136,6 +136,8 @@ def queue_alerts(
     from monitor import api, notify
 
     threshold = config.notify.failure_alert_after
+    if result.outcome == "unchanged" and target.failures < threshold:
+        return  # the common case: nothing to say
     title = (
         store.conn.execute("SELECT title FROM articles WHERE id = ?", (target.id,)).fetchone()[0]
         or target.url
