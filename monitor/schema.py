@@ -1,0 +1,140 @@
+"""The database schema, as sqlite-utils migrations (additive, applied in order)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("article-monitor")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,          -- canonical URL, the article's key
+            host TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',    -- title at the latest version
+            added_at INTEGER NOT NULL,         -- epoch ms
+            state TEXT NOT NULL DEFAULT 'active',  -- active | removed | stopped
+            latest_ts INTEGER,                 -- key of the latest version
+            last_change_ts INTEGER,            -- latest version with a content change
+            versions_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE blobs (                   -- deduplicated, zlib-compressed content
+            hash TEXT PRIMARY KEY,             -- sha256 of the uncompressed bytes
+            size INTEGER NOT NULL,             -- uncompressed size
+            data BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE versions (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            ts INTEGER NOT NULL,               -- first seen, epoch ms: the version's key
+            title TEXT NOT NULL,
+            pudate TEXT NOT NULL DEFAULT '',   -- the page's own last-modified time
+            fingerprint TEXT,                  -- canonical text hash; NULL when removed
+            article_blob TEXT REFERENCES blobs(hash),   -- the block model (JSON)
+            snapshot_blob TEXT REFERENCES blobs(hash),  -- exact snapshot file text
+            raw_blob TEXT REFERENCES blobs(hash),       -- raw fetched HTML
+            source TEXT NOT NULL,              -- import | fetch
+            PRIMARY KEY (article_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE changes (                 -- computed when a version is recorded
+            article_id INTEGER NOT NULL,
+            to_ts INTEGER NOT NULL,
+            from_ts INTEGER,                   -- NULL for an article's first version
+            kinds TEXT NOT NULL,               -- JSON list of change kinds
+            chars_added INTEGER NOT NULL DEFAULT 0,
+            chars_removed INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (article_id, to_ts),
+            FOREIGN KEY (article_id, to_ts) REFERENCES versions(article_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE observations (            -- sightings that were not new versions
+            article_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            outcome TEXT NOT NULL,             -- duplicate | unchanged | ...
+            version_ts INTEGER,                -- the version it matched
+            snapshot_blob TEXT,                -- imported file text, kept for export
+            PRIMARY KEY (article_id, ts)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations()
+def m002_live_checks(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN etag TEXT;
+        ALTER TABLE articles ADD COLUMN last_modified TEXT;
+        ALTER TABLE articles ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;  -- consecutive
+        ALTER TABLE articles ADD COLUMN last_error TEXT;
+        ALTER TABLE articles ADD COLUMN missing_count INTEGER NOT NULL DEFAULT 0;  -- 404s in a row
+        ALTER TABLE articles ADD COLUMN suspect_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE articles ADD COLUMN last_check_at INTEGER;
+        ALTER TABLE articles ADD COLUMN next_check_at INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX articles_due ON articles (next_check_at) WHERE state != 'stopped';
+        """
+    )
+
+
+@migrations()
+def m003_outbox(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE alerts (                  -- written with the version that caused it
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            created_at INTEGER NOT NULL,       -- epoch ms
+            event TEXT NOT NULL,               -- change | removed | restored | failing | recovered
+            version_ts INTEGER,
+            kinds TEXT NOT NULL,               -- JSON list
+            subject TEXT NOT NULL,
+            markdown TEXT NOT NULL,            -- body for chat targets
+            html TEXT NOT NULL                 -- body for email
+        );
+        CREATE TABLE deliveries (              -- one per alert and notification target
+            alert_id INTEGER NOT NULL REFERENCES alerts(id),
+            target TEXT NOT NULL,              -- hash of the target URL (URLs carry secrets)
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            sent_at INTEGER,
+            PRIMARY KEY (alert_id, target)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+        CREATE TABLE daemon (                  -- the running daemon's heartbeat
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            heartbeat_at INTEGER NOT NULL,
+            last_tick_at INTEGER,
+            tick_seconds REAL NOT NULL,
+            state TEXT NOT NULL               -- running | stopped
+        );
+        """
+    )
+
+
+@migrations()
+def m004_claims(db: sqlite_utils.Database) -> None:
+    # A daemon's claim on an article being checked; cleared when the check is recorded
+    # and, after a crash, when the next daemon starts.
+    db.execute("ALTER TABLE articles ADD COLUMN claimed_until INTEGER")
+
+
+@migrations()
+def m005_page_digest(db: sqlite_utils.Database) -> None:
+    # Hash of the part of the last page that extraction reads: equal next time means
+    # unchanged without parsing (see monitor.extract.page_digest).
+    db.execute("ALTER TABLE articles ADD COLUMN page_digest TEXT")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations inside the caller's write transaction."""
+    migrations.apply(sqlite_utils.Database(conn))
