@@ -7,12 +7,12 @@ import statistics
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
 from bench.report import Table, verdict
 from bench.site import CANONICAL_PREFIX, Nginx, base_articles, url_of, variant
+from monitor.compress import pack
 from monitor.store import Store
 
 DISTINCT = 100  # distinct article bodies the big database reuses
@@ -35,7 +35,7 @@ def build_big_db(state: Path, articles: int, versions: int) -> Store:
                 digest = f"bench-{k}-{j}"
                 store.conn.execute(
                     "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)",
-                    (digest, len(data), zlib.compress(data, 6)),
+                    (digest, len(data), pack(data)),
                 )
                 blob[k, j] = (digest, model.fingerprint(), model.title, model.pudate)
         store.conn.executemany(

@@ -149,7 +149,7 @@ def diff(
 def _with_text(store: Store, version: VersionRow, side: str) -> VersionRow:
     """A removal has no text: diff against the last version that had some."""
     current: VersionRow | None = version
-    while current is not None and current.article_blob is None:
+    while current is not None and current.fingerprint is None:
         current = store.latest_version(version.article_id, before=current.ts)
     if current is None:
         raise NotFound(f"no text for the {side} side at {version.ts}")
@@ -160,7 +160,7 @@ def snapshot_of(store: Store, article: ArticleRow, version: VersionRow) -> str:
     """The version as a snapshot file: byte-exact for imported files."""
     if version.snapshot_blob is not None:
         return store.get_blob(version.snapshot_blob).decode("utf-8")
-    if version.article_blob is None:
+    if version.fingerprint is None:
         return Snapshot(
             version.ts, version.title or article.title, article.url, "<p>(removed)</p>"
         ).render()

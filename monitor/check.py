@@ -242,7 +242,7 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         store.add_observation(target.id, now, "duplicate", latest.ts)
         _succeeded(store, target, page, now, digest)
         return CheckResult(target.id, target.url, "unchanged")
-    if latest is not None and latest.article_blob is not None and target.suspect_count < 1:
+    if latest is not None and latest.fingerprint is not None and target.suspect_count < 1:
         before = store.load_article(latest).text_length()
         if article.text_length() < before * config.check.shrink_ratio:
             detail = f"text shrank from {before} to {article.text_length()} chars; held as suspect"

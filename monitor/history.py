@@ -55,7 +55,8 @@ def record(
     sighting = _Sighting(
         ts,
         article,
-        store.put_blob(article.to_json().encode()),
+        # An imported file is the version's text; a fetched page keeps its model.
+        None if snapshot_text else store.put_blob(article.to_json().encode()),
         store.put_blob(snapshot_text.encode()) if snapshot_text else None,
         store.put_blob(raw_html) if raw_html is not None else None,
         source,
@@ -151,7 +152,7 @@ def _rebuild_with(store: Store, article_id: int, new: _Sighting | None) -> Recor
     """A sighting older than others: replay the article's whole succession in order."""
     sightings = [new] if new is not None else []
     for v in store.versions(article_id):
-        model = store.load_article(v) if v.article_blob is not None else None
+        model = store.load_article(v) if v.fingerprint is not None else None
         sightings.append(
             _Sighting(
                 v.ts,
@@ -188,9 +189,7 @@ def _snapshot_sighting(store: Store, ts: int, snapshot_blob: str) -> _Sighting:
 
     snap = parse(store.get_blob(snapshot_blob).decode("utf-8"))
     model = article_from_snapshot(snap, normalize(snap.url))
-    return _Sighting(
-        ts, model, store.put_blob(model.to_json().encode()), snapshot_blob, None, "import"
-    )
+    return _Sighting(ts, model, None, snapshot_blob, None, "import")
 
 
 def _compute_change(
@@ -226,6 +225,6 @@ def _last_text_version(store: Store, article_id: int, before: int) -> VersionRow
 
 
 def _text_size(store: Store, version: VersionRow) -> int:
-    if version.article_blob is None:
+    if version.fingerprint is None:
         return 0
     return store.load_article(version).text_length()

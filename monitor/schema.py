@@ -25,8 +25,8 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             last_change_ts INTEGER,            -- latest version with a content change
             versions_count INTEGER NOT NULL DEFAULT 0
         );
-        CREATE TABLE blobs (                   -- deduplicated, zlib-compressed content
-            hash TEXT PRIMARY KEY,             -- sha256 of the uncompressed bytes
+        CREATE TABLE blobs (                   -- deduplicated compressed content (compress.py)
+            hash TEXT PRIMARY KEY,             -- sha256 (first 128 bits, hex) of the content
             size INTEGER NOT NULL,             -- uncompressed size
             data BLOB NOT NULL
         ) WITHOUT ROWID;

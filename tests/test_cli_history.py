@@ -191,3 +191,14 @@ def test_export_reimports_to_the_same_history(
 def test_commands_without_a_database_fail_cleanly(cli: CliRunner) -> None:
     result = run(cli, "list")
     assert result.exit_code == 1 and "no database" in result.output
+
+
+def test_compressed_content_round_trips_and_old_format_reads() -> None:
+    import zlib
+
+    from monitor.compress import pack, unpack
+
+    text = BIDEN_OLD.read_bytes()
+    packed = pack(text)
+    assert unpack(packed) == text and len(packed) < len(zlib.compress(text, 9))
+    assert unpack(b"\x00" + zlib.compress(b"plain")) == b"plain"
