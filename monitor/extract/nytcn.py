@@ -52,8 +52,12 @@ def extract_nytcn(html: str, url: str) -> Article:
             continue
         if node.tag == "figure":
             walker.visit(node)
-        else:
-            walker.paragraph(node)  # div.article-paragraph holds one paragraph's content
+            continue
+        if len(node.css("div.article-paragraph")) > 1:  # itself, and one nested in it
+            # Unclosed tags nest every later paragraph inside this one: reading it would
+            # invent an edit, so the page is an extraction failure instead.
+            raise ExtractionError("malformed page: article paragraphs nested in each other")
+        walker.paragraph(node)  # div.article-paragraph holds one paragraph's content
     walker.flush()
     footer = root.css_first("footer.author-info")
     if footer is not None:
