@@ -7,6 +7,8 @@ in its own short transaction, so a crash loses at most the checks in flight.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from monitor.store import Store
 from monitor.urls import normalize
 
 Clock = Callable[[], int]
+log = logging.getLogger("monitor.check")
 
 
 def wall_clock_ms() -> int:
@@ -86,15 +89,21 @@ async def run_checks(
     own = fetcher is None
     active = fetcher or Fetcher(config.fetch)
     results: list[CheckResult] = []
+    pending = {asyncio.create_task(_fetch(active, config, t)) for t in batch}
     try:
-        tasks = [asyncio.create_task(_fetch(active, config, t)) for t in batch]
-        for next_done in asyncio.as_completed(tasks):
-            target, page, error = await next_done
-            result = apply_result(store, config, target, page, error, clock())
-            results.append(result)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            # Everything that finished meanwhile is recorded in one transaction: one
+            # commit per wake-up instead of one per article.
+            with store.write():
+                settled = [_apply_isolated(store, config, *task.result(), clock()) for task in done]
+            results.extend(settled)
             if on_result is not None:
-                on_result(result)
+                for result in settled:
+                    on_result(result)
     finally:
+        for task in pending:
+            task.cancel()
         if own:
             await active.aclose()
     return results
@@ -108,6 +117,30 @@ async def _fetch(
     except FetchError as exc:
         return target, None, exc
     return target, page, None
+
+
+def _apply_isolated(
+    store: Store,
+    config: Config,
+    target: Target,
+    page: Page | None,
+    error: FetchError | None,
+    now: int,
+) -> CheckResult:
+    """One article's result inside the batch's transaction; a bug in one article's
+    handling rolls back that article alone. Database errors end the whole batch."""
+    store.conn.execute("SAVEPOINT check_result")
+    try:
+        result = apply_result(store, config, target, page, error, now)
+    except sqlite3.Error:
+        raise
+    except Exception as exc:
+        store.conn.execute("ROLLBACK TO check_result")
+        store.conn.execute("RELEASE check_result")
+        log.exception("checking %s failed", target.url)
+        return CheckResult(target.id, target.url, "error", detail=f"internal error: {exc!r}")
+    store.conn.execute("RELEASE check_result")
+    return result
 
 
 def apply_result(

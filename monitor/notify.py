@@ -253,6 +253,7 @@ async def _deliver_to(
         if target is None:
             error: str | None = "target is no longer configured"
         else:
+            _count_attempt(store, batch)
             error = await send(target.url, *_message(target.url, batch))
         name = mask_url(target.url) if target else key
         if error is None:
@@ -262,6 +263,18 @@ async def _deliver_to(
         _settle(store, config, batch, error, now(), report)
         if error is not None:
             break  # keep alerts to one target in order: the rest wait for this one
+
+
+def _count_attempt(store: Store, batch: list[Any]) -> None:
+    """Record the attempt before sending. If the database cannot take this write (a
+    full disk), nothing is sent: a message whose delivery could not be marked would
+    be sent again after a restart."""
+    with store.write():
+        for row in batch:
+            store.conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE alert_id = ? AND target = ?",
+                (row["alert_id"], row["target"]),
+            )
 
 
 def _message(url: str, batch: list[Any]) -> tuple[str, str, str]:
@@ -291,7 +304,7 @@ def _settle(
         for row in batch:
             if error is None:
                 store.conn.execute(
-                    "UPDATE deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
+                    "UPDATE deliveries SET state = 'sent', sent_at = ?,"
                     " last_error = NULL WHERE alert_id = ? AND target = ?",
                     (now, row["alert_id"], row["target"]),
                 )
