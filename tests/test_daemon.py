@@ -110,7 +110,7 @@ def test_kill_9_between_commit_and_delivery_loses_nothing(site: tuple[PageServer
         wait_for(lambda: _checks(state) >= 2, "first checks")
         _edit(server)
         wait_for(
-            lambda: query(state, "SELECT 1 FROM deliveries WHERE attempts >= 1"),
+            lambda: query(state, "SELECT 1 FROM deliveries WHERE last_error IS NOT NULL"),
             "a failed delivery attempt of the committed alert",
         )
         daemon.kill9()

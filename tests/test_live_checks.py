@@ -34,7 +34,8 @@ def server(
 def _check(cli: CliRunner) -> list[dict[str, object]]:
     result = run(cli, "check", "--all", "--json")
     assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in result.output.splitlines()]
+    # stdout is one JSON object per article; stderr (mixed in here) may carry log lines.
+    return [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
 
 
 def _serve(server: PageServer, html: str, **route: object) -> None:
