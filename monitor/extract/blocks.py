@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from monitor.article import Block, Image, clean_text
+from monitor.article import Article, Block, Image, clean_text
 
 NOISE_TAGS = frozenset(
     {
@@ -155,6 +155,19 @@ class Collected:
     body: list[Block] = field(default_factory=list)
     footer: list[str] = field(default_factory=list)
     footer_seen: bool = False
+
+    def to_article(self, title: str, url: str) -> Article:
+        body, footer = finish(self)
+        return Article(
+            title=clean_text(title),
+            byline=self.byline,
+            date=self.date,
+            pudate=self.pudate,
+            lead_image=self.lead_image,
+            body=body,
+            footer=footer,
+            url=url,
+        )
 
 
 class BlockWalker:

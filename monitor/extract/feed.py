@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from monitor.article import Article, clean_text
-from monitor.extract.blocks import BlockWalker, finish
+from monitor.article import Article
+from monitor.extract.blocks import BlockWalker
 from monitor.snapshot import Snapshot
 
 
@@ -21,18 +21,7 @@ def article_from_feed_html(html: str, *, title: str, url: str) -> Article:
         for node in _article_nodes(root):
             walker.visit(node)
     walker.flush()
-    found = walker.found
-    body, footer = finish(found)
-    return Article(
-        title=clean_text(title),
-        byline=found.byline,
-        date=found.date,
-        pudate=found.pudate,
-        lead_image=found.lead_image,
-        body=body,
-        footer=footer,
-        url=url,
-    )
+    return walker.found.to_article(title, url)
 
 
 def _article_nodes(root: LexborNode) -> list[LexborNode]:

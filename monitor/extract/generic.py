@@ -9,7 +9,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
 from monitor.extract import ExtractionError, extractor
-from monitor.extract.blocks import BlockWalker, element_text, finish, normalize_byline
+from monitor.extract.blocks import BlockWalker, element_text, normalize_byline
 
 MAIN_CANDIDATES = ("[itemprop=articleBody]", "article", "main", "[role=main]", "#content")
 PAGE_FURNITURE = "header, footer:not(.author-info), nav, aside, form, .comments, .related"
@@ -29,19 +29,11 @@ def extract_generic(html: str, url: str) -> Article:
     walker = BlockWalker()
     found = walker.walk_children(root)
     found.footer_seen = True  # generic pages: no footer heuristics
-    body, footer = finish(found)
     if not title:
         raise ExtractionError("page has no title")
-    return Article(
-        title=title,
-        byline=found.byline or meta.get("byline", ""),
-        date=meta.get("date", ""),
-        pudate=meta.get("pudate", ""),
-        lead_image=found.lead_image,
-        body=body,
-        footer=footer,
-        url=url,
-    )
+    found.byline = found.byline or meta.get("byline", "")
+    found.date, found.pudate = meta.get("date", ""), meta.get("pudate", "")
+    return found.to_article(title, url)
 
 
 def _main_block(tree: LexborHTMLParser) -> LexborNode | None:

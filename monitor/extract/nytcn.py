@@ -6,7 +6,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
 from monitor.extract import ExtractionError, extractor, region
-from monitor.extract.blocks import BlockWalker, element_text, finish, normalize_byline
+from monitor.extract.blocks import BlockWalker, element_text, normalize_byline
 from monitor.extract.generic import extract_generic
 
 BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
@@ -64,18 +64,7 @@ def extract_nytcn(html: str, url: str) -> Article:
         walker.footer(footer)
     else:
         walker.found.footer_seen = True
-    body, footer_lines = finish(walker.found)
-    found = walker.found
-    return Article(
-        title=title,
-        byline=found.byline,
-        date=found.date,
-        pudate=found.pudate,
-        lead_image=found.lead_image,
-        body=body,
-        footer=footer_lines,
-        url=url,
-    )
+    return walker.found.to_article(title, url)
 
 
 def _title(root: LexborNode) -> str:

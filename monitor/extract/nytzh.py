@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from monitor.article import Article, clean_text
 from monitor.extract import ExtractionError, extractor
-from monitor.extract.blocks import BlockWalker, element_text, finish
+from monitor.extract.blocks import BlockWalker, element_text
 from monitor.extract.generic import extract_generic
 
 
@@ -28,15 +28,4 @@ def extract_nyt_main(html: str, url: str) -> Article:
     walker = BlockWalker()
     walker.visit(body)
     walker.flush()
-    lead_body, footer = finish(walker.found)
-    found = walker.found
-    return Article(
-        title=title,
-        byline=found.byline,
-        date=found.date,
-        pudate=found.pudate,
-        lead_image=found.lead_image,
-        body=lead_body,
-        footer=footer,
-        url=url,
-    )
+    return walker.found.to_article(title, url)
