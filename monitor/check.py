@@ -89,20 +89,32 @@ async def run_checks(
     own = fetcher is None
     active = fetcher or Fetcher(config.fetch)
     results: list[CheckResult] = []
-    pending = {asyncio.create_task(_fetch(active, config, t)) for t in batch}
+    finished: asyncio.Queue[tuple[Target, Page | None, FetchError | None]] = asyncio.Queue()
+
+    async def fetch_one(target: Target) -> None:
+        try:
+            outcome = await _fetch(active, config, target)
+        except Exception as exc:  # a bug must not leave the loop waiting for this one
+            log.exception("fetching %s failed", target.url)
+            outcome = (target, None, FetchError(f"internal error: {exc!r}"))
+        finished.put_nowait(outcome)
+
+    tasks = [asyncio.create_task(fetch_one(t)) for t in batch]
     try:
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        while len(results) < len(batch):
+            ready = [await finished.get()]
+            while not finished.empty():
+                ready.append(finished.get_nowait())
             # Everything that finished meanwhile is recorded in one transaction: one
             # commit per wake-up instead of one per article.
             with store.write():
-                settled = [_apply_isolated(store, config, *task.result(), clock()) for task in done]
+                settled = [_apply_isolated(store, config, *item, clock()) for item in ready]
             results.extend(settled)
             if on_result is not None:
                 for result in settled:
                     on_result(result)
     finally:
-        for task in pending:
+        for task in tasks:
             task.cancel()
         if own:
             await active.aclose()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -132,7 +133,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        host = httpx.URL(url).host
+        host = urlsplit(url).hostname or ""  # cheaper than httpx.URL, on the hot path
         async with self._overall:
             gate = self._gate(host)
             async with gate.semaphore:
