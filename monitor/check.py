@@ -272,7 +272,7 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
         _succeeded(store, target, page, now, digest)
         return CheckResult(target.id, target.url, "unchanged")
     try:
-        article = extract(page.text, target.url)
+        article = extract(page.text(), target.url)
     except ExtractionError as exc:
         _set(store, target.id, failures=target.failures + 1, last_error=str(exc), last_check_at=now)
         store.add_observation(target.id, now, "error", None)

@@ -26,6 +26,7 @@ from monitor.errors import FetchError
 
 DEFAULT_USER_AGENT = "article-monitor/0.1 (news edit tracker)"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32 text legitimately holds NULs
 _ENCODING_ALIASES = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -57,12 +58,15 @@ class FetchSettings:
 class Page:
     status: int  # 200 or 304 (anything else is a FetchError)
     url: str  # final URL after redirects
-    text: str = ""
     raw: bytes = b""
     etag: str | None = None
     last_modified: str | None = None
-    encoding: str = ""
     content_type: str = ""
+    charset: str | None = None  # as the Content-Type header declares it
+
+    def text(self) -> str:
+        """The decoded page; only pages that must be parsed pay for decoding."""
+        return decode(self.charset, self.raw)[1]
 
 
 @dataclass
@@ -201,18 +205,16 @@ class Fetcher:
         if content_type and not any(t in content_type for t in ("html", "xml", "text/plain")):
             raise FetchError(f"not an HTML page (Content-Type {content_type.split(';')[0]})")
         raw = await self._read_capped(response)
-        encoding, text = decode(response.charset_encoding, raw)
-        if "\x00" in text[:4096]:
+        if b"\x00" in raw[:4096] and not raw.startswith(_UNICODE_BOMS):
             raise FetchError("binary content, not an HTML page")
         return Page(
             200,
             final_url,
-            text,
             raw,
-            response.headers.get("etag"),
-            response.headers.get("last-modified"),
-            encoding,
-            content_type,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=content_type,
+            charset=response.charset_encoding,
         )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
@@ -254,18 +256,6 @@ def decode(header_charset: str | None, raw: bytes) -> tuple[str, str]:
 
 
 def _detect(raw: bytes) -> str:
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(raw[:65536]).best()
-    return _usable(best.encoding if best else None) or "utf-8"
-
-
-def choose_encoding(header_charset: str | None, raw: bytes) -> str:
-    """Header charset, then <meta> in the first few KB, then detection."""
-    for candidate in (header_charset, meta_charset(raw)):
-        name = _usable(candidate)
-        if name:
-            return name
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[:65536]).best()

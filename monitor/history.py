@@ -115,7 +115,7 @@ def reextract(store: Store, article_id: int) -> int:
     """Re-run extraction on the kept raw HTML of fetched versions, keep their
     timestamps, and replay the succession; return how many versions changed text."""
     from monitor.extract import ExtractionError, extract
-    from monitor.fetch import choose_encoding
+    from monitor.fetch import decode
 
     changed = 0
     url = store.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
@@ -125,7 +125,7 @@ def reextract(store: Store, article_id: int) -> int:
             continue
         raw = store.get_blob(raw_blob)
         try:
-            model = extract(raw.decode(choose_encoding(None, raw), errors="replace"), url)
+            model = extract(decode(None, raw)[1], url)
         except ExtractionError:
             continue
         if model.fingerprint() == version.fingerprint and model.pudate == version.pudate:

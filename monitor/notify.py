@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("monitor.notify")
 EMAIL_SCHEMES = ("mailto", "mailtos", "email")
-FAILURE_KINDS = ("failing", "recovered")
 MAX_PENDING_PER_ROUND = 2000
 
 

@@ -207,13 +207,6 @@ class Store:
         row = self.conn.execute(sql + " ORDER BY v.ts DESC LIMIT 1", args).fetchone()
         return _version_row(row) if row is not None else None
 
-    def next_version(self, article_id: int, after: int) -> VersionRow | None:
-        row = self.conn.execute(
-            _VERSION_SELECT + " WHERE v.article_id = ? AND v.ts > ? ORDER BY v.ts LIMIT 1",
-            (article_id, after),
-        ).fetchone()
-        return _version_row(row) if row is not None else None
-
     def seen(self, article_id: int, ts: int) -> bool:
         for table in ("versions", "observations"):
             row = self.conn.execute(

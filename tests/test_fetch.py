@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, choose_encoding
+from monitor.fetch import Fetcher, FetchSettings, decode
 
 
 def _run(
@@ -96,10 +96,11 @@ def test_binary_content_type_is_refused() -> None:
 
 def test_charset_order_header_meta_detection() -> None:
     gbk = '<meta charset="gb2312"><p>镕基</p>'.encode("gb18030")
-    assert choose_encoding(None, gbk) == "gb18030"
-    assert choose_encoding("GBK", b"") == "gb18030"
-    assert choose_encoding("utf-8", gbk) == "utf-8"  # the header wins
-    assert gbk.decode(choose_encoding(None, gbk)).endswith("镕基</p>")
+    assert decode(None, gbk)[0] == "gb18030"  # <meta> gb2312, read as gb18030
+    assert decode("GBK", b"")[0] == "gb18030"
+    assert decode("utf-8", b"<p>ok</p>")[0] == "utf-8"  # the header wins when it fits
+    assert decode("utf-8", gbk) == ("gb18030", gbk.decode("gb18030"))  # a lying header loses
+    assert decode(None, gbk)[1].endswith("镕基</p>")
 
 
 def test_per_host_delay_spaces_requests() -> None:

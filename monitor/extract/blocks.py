@@ -80,7 +80,6 @@ INLINE_TAGS = frozenset(
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 FEED_ADVERT = re.compile(r"^\s*获取更多RSS")
 OLD_BYLINE = re.compile(r"^(?P<byline>.*)\n\s*(?P<stamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s*$", re.S)
-CREDIT_SPLIT = re.compile(r"\s*Credit\.\.\.\s*")
 NYT_RENDITION = re.compile(
     r"-(?:articleLarge|articleInline|articleSmall|master\d+|superJumbo|jumbo|"
     r"mobileMasterAt\dx|facebookJumbo|threeByTwo\w*|mediumThreeByTwo\d+|square\d+|"
