@@ -7,6 +7,7 @@ in its own short transaction, so a crash loses at most the checks in flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -41,6 +42,12 @@ class Target:
     missing_count: int
     suspect_count: int
     page_digest: str | None = None
+    last_change_ts: int | None = None
+    added_at: int = 0
+
+
+# What a check needs of an article row; the daemon's claim returns the same columns.
+TARGET_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Target))
 
 
 @dataclass
@@ -61,11 +68,7 @@ class CheckResult:
 
 
 def targets(store: Store, ids: list[int] | None, now: int, due_only: bool) -> list[Target]:
-    sql = (
-        "SELECT id, url, state, etag, last_modified, failures, missing_count, suspect_count, "
-        "page_digest "
-        "FROM articles WHERE state != 'stopped'"
-    )
+    sql = f"SELECT {TARGET_COLUMNS} FROM articles WHERE state != 'stopped'"
     args: list[object] = []
     if ids is not None:
         sql += f" AND id IN ({','.join('?' * len(ids))})"
@@ -163,13 +166,16 @@ def apply_result(
     error: FetchError | None,
     now: int,
 ) -> CheckResult:
+    pending: dict[str, object] = {}
     with store.write():
         if error is not None:
-            result = _failed(store, config, target, error, now)
+            result = _failed(store, pending, config, target, error, now)
         else:
             assert page is not None
-            result = _fetched(store, config, target, page, now)
-        _schedule(store, config, target.id, now)
+            result = _fetched(store, pending, config, target, page, now)
+        _save(
+            store, pending, config, target, history_written=result.version_ts is not None, now=now
+        )
         queue_alerts(store, config, target, result, now)
     return result
 
@@ -235,18 +241,25 @@ def queue_alerts(
 
 
 def _failed(
-    store: Store, config: Config, target: Target, error: FetchError, now: int
+    store: Store,
+    pending: dict[str, object],
+    config: Config,
+    target: Target,
+    error: FetchError,
+    now: int,
 ) -> CheckResult:
     if error.status in (404, 410):
-        return _missing(store, config, target, f"HTTP {error.status}", now)
-    _set(store, target.id, failures=target.failures + 1, last_error=str(error), last_check_at=now)
+        return _missing(store, pending, config, target, f"HTTP {error.status}", now)
+    pending.update(failures=target.failures + 1, last_error=str(error), last_check_at=now)
     store.add_observation(target.id, now, "error", None)
     return CheckResult(target.id, target.url, "error", detail=str(error))
 
 
-def _missing(store: Store, config: Config, target: Target, why: str, now: int) -> CheckResult:
+def _missing(
+    store: Store, pending: dict[str, object], config: Config, target: Target, why: str, now: int
+) -> CheckResult:
     seen = target.missing_count + 1
-    _set(store, target.id, missing_count=seen, last_check_at=now, last_error=why)
+    pending.update(missing_count=seen, last_check_at=now, last_error=why)
     if target.state == "removed":
         store.add_observation(target.id, now, "missing", None)
         return CheckResult(target.id, target.url, "unchanged", detail="still removed")
@@ -258,23 +271,25 @@ def _missing(store: Store, config: Config, target: Target, why: str, now: int) -
     return CheckResult(target.id, target.url, "removed", ["removed"], why, now)
 
 
-def _fetched(store: Store, config: Config, target: Target, page: Page, now: int) -> CheckResult:
+def _fetched(
+    store: Store, pending: dict[str, object], config: Config, target: Target, page: Page, now: int
+) -> CheckResult:
     if page.status == 304:
         store.add_observation(target.id, now, "unchanged", None)
-        _set(store, target.id, failures=0, missing_count=0, last_check_at=now, last_error=None)
+        pending.update(failures=0, missing_count=0, last_check_at=now, last_error=None)
         return CheckResult(target.id, target.url, "unchanged", detail="304")
-    if not _same_article(config, target.url, page.url):
-        return _missing(store, config, target, f"redirected to {page.url}", now)
+    if page.url != config.fetch_url(target.url) and not _same_article(config, target.url, page.url):
+        return _missing(store, pending, config, target, f"redirected to {page.url}", now)
     digest = page_digest(page.raw, target.url, page.content_type)
     if digest is not None and digest == target.page_digest and target.state == "active":
         # Same bytes where the article is: unchanged, and no need to parse the page.
         store.add_observation(target.id, now, "duplicate", None)
-        _succeeded(store, target, page, now, digest)
+        _succeeded(pending, page, now, digest)
         return CheckResult(target.id, target.url, "unchanged")
     try:
         article = extract(page.text(), target.url)
     except ExtractionError as exc:
-        _set(store, target.id, failures=target.failures + 1, last_error=str(exc), last_check_at=now)
+        pending.update(failures=target.failures + 1, last_error=str(exc), last_check_at=now)
         store.add_observation(target.id, now, "error", None)
         return CheckResult(target.id, target.url, "error", detail=f"extraction: {exc}")
     latest = store.latest_version(target.id)
@@ -285,15 +300,13 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
     ):
         # Unchanged: the cheap path, one small observation row and the article's counters.
         store.add_observation(target.id, now, "duplicate", latest.ts)
-        _succeeded(store, target, page, now, digest)
+        _succeeded(pending, page, now, digest)
         return CheckResult(target.id, target.url, "unchanged")
     if latest is not None and latest.fingerprint is not None and target.suspect_count < 1:
         before = store.load_article(latest).text_length()
         if article.text_length() < before * config.check.shrink_ratio:
             detail = f"text shrank from {before} to {article.text_length()} chars; held as suspect"
-            _set(
-                store,
-                target.id,
+            pending.update(
                 suspect_count=1,
                 failures=target.failures + 1,
                 last_error=detail,
@@ -302,7 +315,7 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
             store.add_observation(target.id, now, "suspect", None)
             return CheckResult(target.id, target.url, "error", detail=detail)
     outcome = record(store, target.id, now, article, source="fetch", raw_html=page.raw)
-    _succeeded(store, target, page, now, digest)
+    _succeeded(pending, page, now, digest)
     if not outcome.new_version:
         return CheckResult(target.id, target.url, "unchanged")
     if "first" in outcome.kinds:
@@ -311,12 +324,8 @@ def _fetched(store: Store, config: Config, target: Target, page: Page, now: int)
     return CheckResult(target.id, target.url, kind, outcome.kinds, version_ts=now)
 
 
-def _succeeded(
-    store: Store, target: Target, page: Page, now: int, digest: str | None = None
-) -> None:
-    _set(
-        store,
-        target.id,
+def _succeeded(pending: dict[str, object], page: Page, now: int, digest: str | None) -> None:
+    pending.update(
         failures=0,
         missing_count=0,
         suspect_count=0,
@@ -340,31 +349,34 @@ def _same_article(config: Config, canonical: str, final_url: str) -> bool:
         return False
 
 
-def _set(store: Store, article_id: int, **values: object) -> None:
-    columns = ", ".join(f"{k} = ?" for k in values)
-    store.conn.execute(
-        f"UPDATE articles SET {columns} WHERE id = ?", (*values.values(), article_id)
-    )
-
-
-def _schedule(store: Store, config: Config, article_id: int, now: int) -> None:
-    row = store.conn.execute(
-        "SELECT coalesce(last_change_ts, added_at) AS changed, added_at, failures, state "
-        "FROM articles WHERE id = ?",
-        (article_id,),
-    ).fetchone()
+def _save(
+    store: Store,
+    pending: dict[str, object],
+    config: Config,
+    target: Target,
+    *,
+    history_written: bool,
+    now: int,
+) -> None:
+    """The article's new state and next check, written in one UPDATE."""
+    if history_written:  # the last change may have moved: ask the database
+        row = store.conn.execute(
+            "SELECT coalesce(last_change_ts, added_at), added_at FROM articles WHERE id = ?",
+            (target.id,),
+        ).fetchone()
+        changed, added = row[0], row[1]
+    else:
+        changed, added = target.last_change_ts or target.added_at, target.added_at
     # A version key is the time it was seen; an imported archive may be old, but the
     # article's watch starts when it was added.
-    last_change = max(row["changed"], row["added_at"])
-    interval = next_interval(config.schedule, now, last_change, row["failures"])
+    failures = int(pending.get("failures", target.failures))  # type: ignore[call-overload]
+    interval = next_interval(config.schedule, now, max(changed, added), failures)
     if interval is None:
-        store.conn.execute(
-            "UPDATE articles SET state = 'stopped', claimed_until = NULL WHERE id = ?",
-            (article_id,),
-        )
-        return
-    next_at = now + jittered(config.schedule, interval)
+        pending["state"] = "stopped"
+    else:
+        pending["next_check_at"] = now + jittered(config.schedule, interval)
+    pending["claimed_until"] = None
+    columns = ", ".join(f"{k} = ?" for k in pending)
     store.conn.execute(
-        "UPDATE articles SET next_check_at = ?, claimed_until = NULL WHERE id = ?",
-        (next_at, article_id),
+        f"UPDATE articles SET {columns} WHERE id = ?", (*pending.values(), target.id)
     )

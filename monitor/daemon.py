@@ -17,7 +17,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from monitor.check import CheckResult, Target, run_checks, wall_clock_ms
+from monitor.check import TARGET_COLUMNS, CheckResult, Target, run_checks, wall_clock_ms
 from monitor.config import Config
 from monitor.fetch import Fetcher
 from monitor.notify import deliver
@@ -25,13 +25,12 @@ from monitor.store import Store
 
 log = logging.getLogger("monitor.daemon")
 
-_CLAIM = """
+_CLAIM = f"""
 UPDATE articles SET claimed_until = :lease
 WHERE id IN (SELECT id FROM articles WHERE state != 'stopped' AND next_check_at <= :now
              AND (claimed_until IS NULL OR claimed_until <= :now)
              ORDER BY next_check_at, id LIMIT :limit)
-RETURNING id, url, state, etag, last_modified, failures, missing_count, suspect_count,
-          page_digest
+RETURNING {TARGET_COLUMNS}
 """
 
 

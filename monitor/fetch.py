@@ -26,6 +26,7 @@ from monitor.errors import FetchError
 
 DEFAULT_USER_AGENT = "article-monitor/0.1 (news edit tracker)"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32 text legitimately holds NULs
 _ENCODING_ALIASES = {
     "gb2312": "gb18030",
@@ -62,7 +63,12 @@ class Page:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str = ""
-    charset: str | None = None  # as the Content-Type header declares it
+
+    @property
+    def charset(self) -> str | None:
+        """The charset the Content-Type header declares (worked out only when needed)."""
+        match = _HEADER_CHARSET.search(self.content_type)
+        return match.group(1) if match else None
 
     def text(self) -> str:
         """The decoded page; only pages that must be parsed pay for decoding."""
@@ -88,27 +94,25 @@ class Fetcher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = s = settings or FetchSettings()
-        self.client = httpx.AsyncClient(
-            transport=transport or _transport(s),
-            timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
-            follow_redirects=True,
-            max_redirects=s.max_redirects,
-            limits=httpx.Limits(
-                max_connections=s.concurrency * 2, max_keepalive_connections=s.concurrency
-            ),
-            headers={
+        self.transport = transport or _transport(s)
+        self._headers = httpx.Headers(
+            {
                 "User-Agent": s.user_agent,
                 "Accept": "text/html,*/*;q=0.5",
                 "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
-            },
+                "Accept-Encoding": "gzip, deflate",
+            }
         )
+        self._extensions = {
+            "timeout": httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s).as_dict()
+        }
         self._overall = asyncio.Semaphore(s.concurrency)
         self._hosts: dict[str, _HostGate] = {}
         self._sleep = sleep
         self._clock = clock
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -168,26 +172,35 @@ class Fetcher:
         if wait > 0:
             await self._sleep(wait)
 
-    async def _request(self, url: str, headers: dict[str, str]) -> Page:
+    async def _request(self, url: str, conditional: dict[str, str]) -> Page:
         try:
-            async with self.client.stream("GET", url, headers=headers) as response:
-                return await self._read(response)
-        except httpx.TooManyRedirects as exc:
-            raise FetchError(f"too many redirects (limit {self.settings.max_redirects})") from exc
+            return await self._follow(url, conditional)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             kind = type(exc).__name__
             raise FetchError(f"{kind}: {exc or 'no detail'}", transient=True) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}") from exc
-        except Exception as exc:
-            # aiohttp errors that httpx-aiohttp does not translate: still network trouble.
-            if type(exc).__module__.startswith("aiohttp"):
-                raise FetchError(f"{type(exc).__name__}: {exc}", transient=True) from exc
-            raise
 
-    async def _read(self, response: httpx.Response) -> Page:
+    async def _follow(self, url: str, conditional: dict[str, str]) -> Page:
+        """GET, following redirects here rather than in a client: one hop is one
+        transport call, and nothing else (cookies, auth, hooks) runs per request."""
+        for _hop in range(self.settings.max_redirects + 1):
+            request = httpx.Request("GET", url, headers=self._headers)  # copied, not parsed
+            request.headers.update(conditional)
+            request.extensions = self._extensions
+            response = await self.transport.handle_async_request(request)
+            response.request = request
+            try:
+                location = _redirect_target(response)
+                if location is None:
+                    return await self._read(response, url)
+            finally:
+                await response.aclose()
+            url = location
+        raise FetchError(f"too many redirects (limit {self.settings.max_redirects})")
+
+    async def _read(self, response: httpx.Response, final_url: str) -> Page:
         status = response.status_code
-        final_url = str(response.url)
         if status == 304:
             return Page(
                 304,
@@ -214,7 +227,6 @@ class Fetcher:
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
             content_type=content_type,
-            charset=response.charset_encoding,
         )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
@@ -228,18 +240,32 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport | None:
-    """The same httpx API over either network layer; the benchmark picks the default."""
-    if settings.transport == "httpx":
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+def _redirect_target(response: httpx.Response) -> str | None:
+    """The absolute URL a redirect points to, or None when it is not a redirect."""
+    if response.status_code not in _REDIRECTS or "location" not in response.headers:
         return None
+    target = response.request.url.join(response.headers["location"])
+    if target.scheme not in ("http", "https"):
+        raise FetchError(f"redirect to a non-web URL: {str(target)[:200]}")
+    return str(target.copy_with(fragment=None))
+
+
+def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
+    """The same httpx API over either network layer; the benchmark picks the default."""
+    connections = settings.concurrency * 2
+    if settings.transport == "httpx":
+        limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=settings.concurrency
+        )
+        return httpx.AsyncHTTPTransport(limits=limits)
     if settings.transport != "aiohttp":
         raise ValueError(f"unknown transport {settings.transport!r}")
-    from httpx_aiohttp import AiohttpTransport
+    from monitor.transport import AiohttpTransport
 
-    limits = httpx.Limits(
-        max_connections=settings.concurrency * 2, max_keepalive_connections=settings.concurrency
-    )
-    return AiohttpTransport(limits=limits)
+    return AiohttpTransport(max_connections=connections)
 
 
 def decode(header_charset: str | None, raw: bytes) -> tuple[str, str]:

@@ -137,7 +137,7 @@ def _fetch_page(store: Store, config: Config, article: object, now: int) -> Chec
     from monitor.fetch import Page
 
     html = nyt_page(article)  # type: ignore[arg-type]
-    page = Page(200, BIDEN, html.encode(), charset="utf-8")
+    page = Page(200, BIDEN, html.encode(), content_type="text/html; charset=utf-8")
     return apply_result(store, config, _target(store), page, None, now)
 
 
