@@ -32,6 +32,7 @@ def main() -> None:
         help="versions in the big database for history/diff timing",
     )
     parser.add_argument("--only", nargs="*", default=["throughput", "storage", "diffs", "scale"])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
     parser.add_argument("--port", type=int, default=18080)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -49,7 +50,7 @@ def main() -> None:
 
             if "throughput" in args.only or "storage" in args.only:
                 results["throughput"] = sections.throughput(
-                    table, nginx, site, snaps, bases, args.pages, work
+                    table, nginx, site, snaps, bases, args.pages, work, args.rounds
                 )
             if "storage" in args.only:
                 results["storage"] = sections.storage(table, work, snaps, args.pages)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench import throughput as tp
@@ -23,69 +25,102 @@ def throughput(
     bases: list[tuple[Snapshot, Article]],
     pages: int,
     work: Path,
+    reps: int = 3,
 ) -> dict[str, Any]:
     table.section(
         f"check throughput: {pages} pages of ~118 KB on 127.0.0.1, concurrency "
-        f"{tp.CONCURRENCY}; per-host politeness off (one host)"
+        f"{tp.CONCURRENCY}; per-host politeness off (one host); median of {reps} "
+        "interleaved rounds, each ratio against the baselines of its own round"
     )
     capacity = wrk_capacity(f"{nginx.base}varying/article-0/")
     table.add(
         "nginx capacity (wrk, 10 connections)",
         f"{capacity:,.0f} req/s" if capacity else "wrk not installed",
     )
-    base_runs = tp.baselines(nginx.base, pages)
-    httpx_rate, aiohttp_rate = (r.per_second for r in base_runs)
-    out: dict[str, Any] = {"nginx_rps": capacity, "runs": []}
-    for run in base_runs:
-        table.add(run.name, f"{run.per_second:,.0f} pages/s", f"{run.cpu_per_1000:.2f} CPU s/1000")
-        out["runs"].append(_run_dict(run))
-    for transport in ("aiohttp", "httpx"):
-        store = Store.open(work / f"state-{transport}")
+    rounds: list[list[tp.Run]] = []
+    stores = {t: Store.open(work / f"state-{t}") for t in ("aiohttp", "httpx")}
+    for store in stores.values():
         import_paths(store, [snaps])
-        for run in tp.monitor_runs(store, nginx.base, site, bases, pages, transport, 0.1):
-            _report_run(table, run, httpx_rate, aiohttp_rate)
-            out["runs"].append(_run_dict(run))
+    for _ in range(reps):
+        runs = tp.baselines(nginx.base, pages)
+        for transport, store in stores.items():
+            runs += tp.monitor_runs(store, nginx.base, site, bases, pages, transport, 0.1)
+            _restore_site(site, bases, pages)  # the next runs start from unedited pages
+        rounds.append(runs)
+    for store in stores.values():
         store.close()
-        # Rewrite the edited pages back for the next transport's identical runs.
-        import random
-
-        from bench.site import variant, write_page
-
-        rng = random.Random(0)
-        for i in range(pages):
-            write_page(site, i, variant(bases, i), rng)
+    out: dict[str, Any] = {"nginx_rps": capacity, "rounds": reps, "runs": []}
+    for name in [r.name for r in rounds[0]]:
+        same = [next(r for r in runs if r.name == name) for runs in rounds]
+        ratios = [_ratios(next(r for r in runs if r.name == name), runs) for runs in rounds]
+        _report_run(table, same, ratios)
+        out["runs"].append(_run_dict(same, ratios))
     return out
 
 
-def _report_run(table: Table, run: tp.Run, httpx_rate: float, aiohttp_rate: float) -> None:
-    ratio_httpx, ratio_aiohttp = run.per_second / httpx_rate, run.per_second / aiohttp_rate
-    false_changes = sum(v for k, v in run.outcomes.items() if k.startswith(("changed", "new")))
-    expected = run.outcomes.get("expected changed", 0)
+def _restore_site(site: Path, bases: list[tuple[Snapshot, Article]], pages: int) -> None:
+    import random
+
+    from bench.site import variant, write_page
+
+    rng = random.Random(0)
+    for i in range(pages):
+        write_page(site, i, variant(bases, i), rng)
+
+
+def _ratios(run: tp.Run, same_round: list[tp.Run]) -> tuple[float, float]:
+    httpx_rate, aiohttp_rate = (
+        next(r for r in same_round if r.name == name).per_second
+        for name in (tp.HTTPX_LOOP, tp.AIOHTTP_LOOP)
+    )
+    return run.per_second / httpx_rate, run.per_second / aiohttp_rate
+
+
+def _report_run(table: Table, runs: list[tp.Run], ratios: list[tuple[float, float]]) -> None:
+    run = runs[0]
+    rate = median(r.per_second for r in runs)
+    cpu = median(r.cpu_per_1000 for r in runs)
+    ratio_httpx = median(r[0] for r in ratios)
+    ratio_aiohttp = median(r[1] for r in ratios)
+    spread = f"{min(r[1] for r in ratios):.2f}-{max(r[1] for r in ratios):.2f}"
+    unit = "pages/s" if run.name.startswith("bare") else "checks/s"
     target = ""
-    if "varying" in run.name:
+    if "varying" in run.name and run.name.startswith("monitor"):
         target = verdict(ratio_httpx >= 2 and ratio_aiohttp >= 0.3, ">=2x httpx, >=0.3x aiohttp")
     elif "304" in run.name:
         target = verdict(ratio_aiohttp >= 0.5, ">=0.5x aiohttp")
     table.add(
         run.name,
-        f"{run.per_second:,.0f} checks/s",
-        f"{ratio_httpx:.2f}x httpx, {ratio_aiohttp:.2f}x aiohttp, "
-        f"{run.cpu_per_1000:.2f} CPU s/1000",
+        f"{rate:,.0f} {unit}",
+        f"{ratio_httpx:.2f}x httpx, {ratio_aiohttp:.2f}x aiohttp ({spread}), {cpu:.2f} CPU s/1000",
         target,
     )
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(run.outcomes.items()))
+    if run.name.startswith("bare"):
+        return
+    outcomes: Counter[str] = Counter()
+    for each in runs:
+        outcomes.update(each.outcomes)
+    false_changes = sum(v for k, v in outcomes.items() if k.startswith(("changed", "new")))
+    expected = outcomes.get("expected changed", 0)
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items()))
     wrong = false_changes != expected
-    table.add("    outcomes", summary, "", "FALSE CHANGES" if wrong else "no false changes")
+    table.add(
+        f"    outcomes over {len(runs)} rounds",
+        summary,
+        "",
+        "FALSE CHANGES" if wrong else "no false changes",
+    )
 
 
-def _run_dict(run: tp.Run) -> dict[str, Any]:
+def _run_dict(runs: list[tp.Run], ratios: list[tuple[float, float]]) -> dict[str, Any]:
     return {
-        "name": run.name,
-        "pages": run.pages,
-        "seconds": round(run.seconds, 3),
-        "per_second": round(run.per_second, 1),
-        "cpu_per_1000": round(run.cpu_per_1000, 3),
-        "outcomes": run.outcomes,
+        "name": runs[0].name,
+        "pages": runs[0].pages,
+        "per_second": [round(r.per_second, 1) for r in runs],
+        "cpu_per_1000": [round(r.cpu_per_1000, 3) for r in runs],
+        "ratio_httpx": [round(r[0], 3) for r in ratios],
+        "ratio_aiohttp": [round(r[1], 3) for r in ratios],
+        "outcomes": [r.outcomes for r in runs],
     }
 
 

@@ -198,9 +198,8 @@ def check(
 ) -> None:
     """One pass now over ARTICLES, or the due articles (default), or --all;
     then deliver the queued notifications."""
-    import asyncio
-
     from monitor.check import CheckResult, run_checks, targets, wall_clock_ms
+    from monitor.loop import run as run_async
     from monitor.notify import deliver
 
     config = ctx.config()
@@ -219,9 +218,9 @@ def check(
                 else:
                     click.echo(result.line())
 
-            asyncio.run(run_checks(store, config, batch, on_result=report))
+            run_async(run_checks(store, config, batch, on_result=report))
         if not no_notify:
-            outcome = asyncio.run(deliver(store, config, wall_clock_ms))
+            outcome = run_async(deliver(store, config, wall_clock_ms))
             if outcome.sent or outcome.retrying or outcome.failed:
                 click.echo(
                     f"notifications: {outcome.sent} sent, {outcome.retrying} to retry, "
@@ -353,14 +352,13 @@ def run(ctx: Context) -> None:
 @one_line_errors
 def notify_test(ctx: Context) -> None:
     """Send a test message to every notification target and report each result."""
-    import asyncio
-
+    from monitor.loop import run as run_async
     from monitor.notify import send_test
 
     config = ctx.config()
     if not config.notify.targets:
         raise MonitorError("no notification targets: set notify.targets or MONITOR_NOTIFY")
-    results = asyncio.run(send_test(config))
+    results = run_async(send_test(config))
     for masked, error in results:
         click.echo(
             f"{'ok' if error is None else 'FAILED'}  {masked}" + (f"  ({error})" if error else "")

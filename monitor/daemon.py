@@ -268,7 +268,9 @@ class Daemon:
 
 
 def run_daemon(state_dir: Path, config: Config) -> int:
-    return asyncio.run(Daemon(state_dir, config).run())
+    from monitor.loop import run
+
+    return run(Daemon(state_dir, config).run())
 
 
 def configure_logging(fmt: str, level: str) -> None:

@@ -130,3 +130,14 @@ def test_only_get_goes_through_the_aiohttp_transport() -> None:
 
     with pytest.raises(httpx.UnsupportedProtocol, match="only GET"):
         asyncio.run(go())
+
+
+def test_the_async_parts_run_on_uvloop() -> None:
+    import uvloop
+
+    from monitor.loop import run
+
+    async def loop_type() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert run(loop_type()) is uvloop.Loop
