@@ -5,8 +5,11 @@ transaction as the version that caused them, so a crash can never lose one. Deli
 happens afterwards; each target that fails is retried alone with exponential backoff
 and given up after a configurable time, visibly (`monitor outbox`). A delivery is
 marked sent right after the target accepted it, so in normal operation each target
-gets each alert once; a kill between acceptance and that mark can repeat one message,
-never lose one.
+gets each alert once. A kill in the instant between acceptance and that mark sends
+that message again after the restart: no sender can know whether a target it lost
+touch with took a message. So every message carries its alert's key in an
+`X-Article-Monitor-Alert` header (email and webhooks), the same on every attempt,
+and a receiver that drops keys it has seen gets each alert exactly once.
 """
 
 from __future__ import annotations
@@ -169,18 +172,20 @@ class DeliveryReport:
     failed: int = 0
 
 
-Sender = Callable[[str, str, str, str], Any]  # (url, subject, body, body_format) -> awaitable
+# (url, subject, body, body_format, alert key) -> awaitable
+Sender = Callable[[str, str, str, str, str], Any]
+KEY_HEADER = "X-Article-Monitor-Alert"
 
 
 async def apprise_send(
-    url: str, subject: str, body: str, body_format: str, timeout: float = 30.0
+    url: str, subject: str, body: str, body_format: str, key: str = "", timeout: float = 30.0
 ) -> str | None:
     """Send one message to one target; None on success, else why it failed."""
     import apprise
 
     # A fresh object per send: plugins otherwise sleep between sends to one object.
     ap = apprise.Apprise()
-    if not ap.add(url):
+    if not ap.add(_with_key(url, key)):
         return "invalid notification URL"
     for server in ap:
         server.request_rate_per_sec = 0
@@ -193,6 +198,22 @@ async def apprise_send(
     return None if result else f"delivery failed ({_status(result)})"
 
 
+def _with_key(url: str, key: str) -> str:
+    """The target URL with the alert key as a custom header (apprise's `+Name=value`);
+    plugins without custom headers ignore it."""
+    if not key:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}%2B{KEY_HEADER}={key}"
+
+
+def alert_key(batch: list[Any]) -> str:
+    """Stable across attempts: the alert's id and creation time (ids alone could
+    repeat in a new database)."""
+    first, last = batch[0], batch[-1]
+    ids = str(first["alert_id"]) if len(batch) == 1 else f"{first['alert_id']}-{last['alert_id']}"
+    return f"{ids}.{first['created_at']}"
+
+
 def _status(result: Any) -> str:
     status = getattr(result, "status", None)
     return str(getattr(status, "name", status) or "failure").lower()
@@ -203,8 +224,8 @@ async def deliver(
 ) -> DeliveryReport:
     """Deliver every due delivery; targets in parallel, alerts in order per target."""
     sender = send or (
-        lambda url, subject, body, fmt: apprise_send(
-            url, subject, body, fmt, config.notify.send_timeout_seconds
+        lambda url, subject, body, fmt, key: apprise_send(
+            url, subject, body, fmt, key, config.notify.send_timeout_seconds
         )
     )
     by_key = {target_key(t.url): t for t in config.notify.targets}
@@ -253,7 +274,7 @@ async def _deliver_to(
             error: str | None = "target is no longer configured"
         else:
             _count_attempt(store, batch)
-            error = await send(target.url, *_message(target.url, batch))
+            error = await send(target.url, *_message(target.url, batch), alert_key(batch))
         name = mask_url(target.url) if target else key
         if error is None:
             log.info("delivered %d alert(s) to %s", len(batch), name)
@@ -383,7 +404,7 @@ async def send_test(config: Config) -> list[tuple[str, str | None]]:
             "article-monitor test",
             body,
             _fmt(email),
-            config.notify.send_timeout_seconds,
+            timeout=config.notify.send_timeout_seconds,
         )
         results.append((mask_url(target.url), error))
     return results

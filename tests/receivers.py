@@ -59,6 +59,7 @@ class Webhook:
 
     def __init__(self, port: int | None = None) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []  # each post's X-Article-Monitor-Alert header
         self.fail_with: list[int] = []
         self.stall_first = 0  # requests answered only after `stall_seconds`, not recorded
         self.stall_seconds = 3.0
@@ -76,6 +77,7 @@ class Webhook:
                 status = outer.fail_with.pop(0) if outer.fail_with else 200
                 if status == 200:
                     outer.posts.append(json.loads(body))
+                    outer.keys.append(self.headers.get("X-Article-Monitor-Alert"))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -87,6 +89,15 @@ class Webhook:
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
         self.url = f"json://127.0.0.1:{self.port}/hook"
+
+    def once_each(self) -> list[dict[str, Any]]:
+        """What a receiver that drops alert keys it has seen keeps: the first post of
+        each key. A repeat must carry its first copy's key and message."""
+        first: dict[str | None, dict[str, Any]] = {}
+        for key, post in zip(self.keys, self.posts, strict=True):
+            assert key, "a post without an alert key"
+            assert first.setdefault(key, post) == post, f"key {key} reused for another message"
+        return list(first.values())
 
 
 @contextmanager

@@ -211,11 +211,35 @@ def test_digest_batches_one_message_per_target(tmp_path: Path) -> None:
             queue_alerts(store, config, dataclasses.replace(target), result, 10 + i)
     sent: list[tuple[str, str]] = []
 
-    async def fake_send(url: str, subject: str, body: str, fmt: str) -> None:
+    async def fake_send(url: str, subject: str, body: str, fmt: str, key: str) -> None:
         sent.append((subject, body))
 
     report = asyncio.run(deliver(store, config, lambda: 100, fake_send))
     assert report.sent == 3 and len(sent) == 1 and sent[0][0] == "[digest] 3 changes"
+
+
+def test_a_resent_alert_carries_the_same_key_by_webhook_and_email(tmp_path: Path) -> None:
+    """A send whose "sent" mark was lost (a kill right after the target accepted it)
+    goes again with the same key, so receivers can drop the repeat."""
+    import asyncio
+
+    store = _store(tmp_path)
+    store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
+    target = _target(store)
+    with smtp_server() as (mailbox, mail_url), webhook() as hook:
+        targets = (NotifyTarget(hook.url), NotifyTarget(mail_url))
+        config = Config(notify=NotifySettings(targets=targets))
+        for i in range(2):
+            result = CheckResult(target.id, BIDEN, "removed", ["removed"], "HTTP 404", 10 + i)
+            with store.write():
+                queue_alerts(store, config, dataclasses.replace(target), result, 10 + i)
+        assert asyncio.run(deliver(store, config, lambda: 100)).sent == 4
+        with store.write():  # the lost mark: the first alert is pending again
+            store.conn.execute("UPDATE deliveries SET state = 'pending' WHERE alert_id = 1")
+        assert asyncio.run(deliver(store, config, lambda: 200)).sent == 2
+    mail_keys = [m["X-Article-Monitor-Alert"] for m in mailbox.messages]
+    assert hook.keys == mail_keys == ["1.10", "2.11", "1.10"]
+    assert [p["message"] for p in hook.once_each()] == [p["message"] for p in hook.posts[:2]]
 
 
 def test_mask_url_hides_passwords_and_unknown_schemes() -> None:
