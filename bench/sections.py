@@ -12,6 +12,7 @@ from bench.report import Table, verdict
 from bench.site import Nginx, wrk_capacity
 from bench.storage import compressed_texts, database_bytes
 from monitor.article import Article
+from monitor.fetch import FetchSettings
 from monitor.importer import import_paths
 from monitor.snapshot import Snapshot
 from monitor.store import Store
@@ -85,7 +86,10 @@ def _report_run(table: Table, runs: list[tp.Run], ratios: list[tuple[float, floa
     spread = f"{min(r[1] for r in ratios):.2f}-{max(r[1] for r in ratios):.2f}"
     unit = "pages/s" if run.name.startswith("bare") else "checks/s"
     target = ""
-    if "varying" in run.name and run.name.startswith("monitor"):
+    default = f"monitor [{FetchSettings().transport}]"  # the targets are for the default
+    if not run.name.startswith(default):
+        pass
+    elif "varying" in run.name:
         target = verdict(ratio_httpx >= 2 and ratio_aiohttp >= 0.3, ">=2x httpx, >=0.3x aiohttp")
     elif "304" in run.name:
         target = verdict(ratio_aiohttp >= 0.5, ">=0.5x aiohttp")

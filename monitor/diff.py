@@ -156,9 +156,31 @@ def _edit(section: str, i: int, j: int, old_text: str, new_text: str) -> BlockCh
 
 
 def char_diff(old: str, new: str) -> list[Segment]:
-    if len(old) > LONG_BLOCK or len(new) > LONG_BLOCK:
-        return _sentence_diff(old, new)
-    return _dmp_diff(old, new)
+    if len(old) <= LONG_BLOCK and len(new) <= LONG_BLOCK:
+        return _dmp_diff(old, new)
+    # A long block: set aside what is the same at both ends first, so a one-word fix
+    # in a paragraph with no sentence ends is still shown as that word.
+    head = _common_prefix(old, new)
+    tail = _common_prefix(old[head:][::-1], new[head:][::-1])
+    old_mid, new_mid = old[head : len(old) - tail], new[head : len(new) - tail]
+    if len(old_mid) > LONG_BLOCK or len(new_mid) > LONG_BLOCK:
+        middle = _sentence_diff(old_mid, new_mid)
+    else:
+        middle = _dmp_diff(old_mid, new_mid)
+    ends = [(0, old[:head]), *middle, (0, old[len(old) - tail :])]
+    return _merge([(op, text) for op, text in ends if text])
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix, by bisection: slice comparisons run in C."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def _dmp_diff(old: str, new: str) -> list[Segment]:

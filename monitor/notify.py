@@ -22,7 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from monitor.render import DiffHeader, local_time, md_escape, render
+from monitor.render import (
+    DiffHeader,
+    local_time,
+    md_escape,
+    md_url,
+    one_line,
+    render,
+    visible,
+)
 
 if TYPE_CHECKING:
     from monitor.config import Config, Target
@@ -130,24 +138,31 @@ def flipflop_suppressed(
     return row is not None
 
 
+# Unchanged text kept on each side of an edit in a message: a one-word fix in a
+# 5,000-character paragraph shows as the fix in its sentence, not the whole paragraph.
+MESSAGE_CONTEXT_CHARS = 160
+
+
 def change_text(config: Config, header: DiffHeader, diff: Any, event: str) -> AlertText:
     limit = config.notify.max_diff_blocks
     label = {"change": "changed", "restored": "restored"}.get(event, event)
     kinds = ", ".join(diff.kinds)
+    context = MESSAGE_CONTEXT_CHARS
     return AlertText(
-        subject=f"[{label}: {kinds}] {header.title}",
-        markdown=render("markdown", header, diff, limit),
-        html=render("html", header, diff, limit),
+        subject=one_line(f"[{label}: {kinds}] {header.title}"),
+        markdown=render("markdown", header, diff, limit, context),
+        html=render("html", header, diff, limit, context),
     )
 
 
 def plain_text(subject: str, title: str, url: str, lines: list[str]) -> AlertText:
     import html
 
-    md = "\n\n".join([f"**[{md_escape(title)}]({url})**", *(md_escape(x) for x in lines)])
+    title, url, lines = visible(title), visible(url), [visible(x) for x in lines]
+    md = "\n\n".join([f"**[{md_escape(title)}]({md_url(url)})**", *(md_escape(x) for x in lines)])
     body = "".join(f"<p>{html.escape(x)}</p>" for x in lines)
     link = f'<h2><a href="{html.escape(url, quote=True)}">{html.escape(title)}</a></h2>'
-    return AlertText(subject, md + "\n", link + body + "\n")
+    return AlertText(one_line(subject), md + "\n", link + body + "\n")
 
 
 def removal_text(title: str, url: str, why: str, ts: int) -> AlertText:

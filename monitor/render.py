@@ -44,9 +44,68 @@ def renderer(name: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
-def render(fmt: str, header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
-    """Render; `limit` trims the listed changes (with a note) for short messages."""
-    return RENDERERS[fmt](header, diff, limit)
+def render(
+    fmt: str,
+    header: DiffHeader,
+    diff: ArticleDiff,
+    limit: int | None = None,
+    context: int | None = None,
+) -> str:
+    """Render; for short messages, `limit` trims the listed changes (with a note) and
+    `context` shortens unchanged text around the edits to about that many characters."""
+    safe = DiffHeader(
+        visible(" ".join(header.title.split())),  # a title is one line
+        visible(header.url),
+        header.from_ts,
+        header.to_ts,
+        visible(header.from_pudate),
+        visible(header.to_pudate),
+    )
+    if fmt == "json":  # exact text: JSON escapes control characters itself
+        return RENDERERS[fmt](header, diff, limit)
+    return RENDERERS[fmt](safe, _visible_diff(diff, context), limit)
+
+
+# Article text comes from pages anyone can write. Control characters (a terminal
+# escape sequence, a bell, a carriage return that overwrites a line) and the bidi
+# overrides that make text read differently from what it is are shown as escapes.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """For a message subject: one line of visible text, at most `limit` characters."""
+    flat = " ".join(visible(text.replace("\r", " ").replace("\n", " ")).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _shorten(text: str, context: int, first: bool, last: bool) -> str:
+    """Unchanged text around an edit, cut to `context` characters on the sides that
+    touch an edit; a block's very start and end count as not touching one."""
+    if len(text) <= 2 * context + 20:
+        return text
+    head = "" if first else text[:context]
+    tail = "" if last else text[-context:]
+    return f"{head} … {tail}".strip() if head or tail else "…"
+
+
+def _visible_diff(diff: ArticleDiff, context: int | None) -> ArticleDiff:
+    import dataclasses
+
+    changes = []
+    for change in diff.changes:
+        segments = [(op, visible(t)) for op, t in change.segments]
+        if context is not None:
+            last = len(segments) - 1
+            segments = [
+                (op, _shorten(t, context, i == 0, i == last) if op == 0 else t)
+                for i, (op, t) in enumerate(segments)
+            ]
+        changes.append(dataclasses.replace(change, segments=segments))
+    return dataclasses.replace(diff, changes=changes)
 
 
 def local_time(ts_ms: int) -> str:
@@ -141,10 +200,15 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def md_url(url: str) -> str:
+    """A link target that cannot end the link early or start a new one."""
+    return url.translate({ord(c): f"%{ord(c):02X}" for c in "()<>[] "})
+
+
 @renderer("markdown")
 def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     lines = [
-        f"**[{md_escape(header.title)}]({header.url})**",
+        f"**[{md_escape(header.title)}]({md_url(header.url)})**",
         "",
         md_escape(_summary_line(header, diff)),
     ]

@@ -3,9 +3,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
+
+import pytest
 
 from monitor.article import Article, Block
-from monitor.diff import diff_articles
+from monitor.diff import ArticleDiff, diff_articles
 from monitor.render import DiffHeader, render
 from tests.conftest import BIDEN_NEW, BIDEN_OLD, MENG_NEW, MENG_OLD, YEN_NEW, YEN_OLD, load_article
 
@@ -146,3 +149,62 @@ def test_long_diffs_are_trimmed_with_a_note() -> None:
     new = _art(*[f"第{i}段！改" for i in range(30)])
     out = render("text", _header(), diff_articles(old, new), limit=5)
     assert "25 more changed blocks not shown" in out
+
+
+HOSTILE = (
+    "<script>alert(1)</script> **b** _i_ `c` [x](javascript:alert(1)) "
+    "\x1b[2J\x1b]0;owned\x07 \r\u202egnp.exe | # > "
+)
+
+
+def _hostile_diff() -> tuple[DiffHeader, ArticleDiff]:
+    long_line = "长" * 100_000
+    title = "标题\r\nBcc: x@evil.test\x1b[31m"
+    old = _art(long_line + HOSTILE + " 旧 " + long_line, title=title)
+    new = _art(long_line + HOSTILE + " 新 " + long_line, title=title)
+    header = DiffHeader(old.title, "https://cn.nytimes.com/a_(b)/", 1, 2, "x", "x")
+    return header, diff_articles(old, new)
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "text", "markdown", "html"])
+def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
+    header, result = _hostile_diff()
+    out = render(fmt, header, result)
+    own_styles = re.sub(r"\x1b\[[0-9;]*m", "", out) if fmt == "terminal" else out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", own_styles)
+    shown = out.replace("\\\\", "\\").replace("\\[", "[").replace("\\.", ".")  # markdown
+    assert "\\u001b[2J" in shown and "\\u202egnp.exe" in shown  # shown, not obeyed
+    assert "\n".join(out.splitlines()[:2]).count("Bcc") == 1  # the title stays one line
+    if fmt == "html":
+        assert "<script>" not in out and "&lt;script&gt;" in out
+    if fmt == "markdown":
+        assert "\\*\\*b\\*\\*" in out and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in out
+        assert "(https://cn.nytimes.com/a_%28b%29/)" in out  # the link cannot end early
+    assert out.count("长") >= 200_000  # the CLI shows the whole paragraph
+
+
+def test_hostile_article_text_is_inert_and_short_in_notifications() -> None:
+    from monitor.config import Config
+    from monitor.notify import change_text, plain_text
+
+    header, result = _hostile_diff()
+    alert = change_text(Config(), header, result, "change")
+    assert "\n" not in alert.subject and "\r" not in alert.subject
+    assert "\x1b" not in alert.subject and len(alert.subject) <= 200
+    for body in (alert.markdown, alert.html):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", body)
+        assert len(body) < 2_000  # the edit in its context, not 200,000 characters
+        assert "旧" in body and "新" in body
+    assert "<script>" not in alert.html and "\\<script\\>" in alert.markdown
+    removed = plain_text("[removed] " + header.title, header.title, header.url, [HOSTILE])
+    assert "<script>" not in removed.html and "\\<script\\>" in removed.markdown
+    assert "\n" not in removed.subject and "\x1b" not in removed.markdown + removed.html
+
+
+def test_a_small_fix_in_a_huge_paragraph_is_shown_as_that_fix() -> None:
+    from monitor.diff import char_diff
+
+    side = "长" * 50_000  # no sentence end anywhere: sentence alignment cannot help
+    segments = char_diff(side + "旧" + side, side + "新闻" + side)
+    assert segments == [(0, side), (-1, "旧"), (1, "新闻"), (0, side)]
+    assert char_diff("同" * 400, "同" * 400 + "加") == [(0, "同" * 400), (1, "加")]
