@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from monitor.urls import host_of, normalize
 
 BUSY_TIMEOUT_S = 60.0
 PAGE_SIZE = 1024
+MODEL_CACHE_SIZE = 64  # parsed versions kept per open store
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ def default_state_dir() -> Path:
 class Store:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        # Recording an edit reads the previous version several times (compare, diff,
+        # alert); blobs never change, so their parsed models can be kept a while.
+        self._models: OrderedDict[tuple[str, int], Article] = OrderedDict()
         if readonly:
             conn = sqlite3.connect(
                 f"file:{path}?mode=ro",
@@ -135,16 +140,30 @@ class Store:
         return unpack(row["data"])
 
     def load_article(self, version: VersionRow) -> Article:
+        blob = version.article_blob or version.snapshot_blob
+        if blob is None:
+            raise NotFound(f"version {version.ts} has no article text (removed)")
+        key = (blob, version.article_id)  # a snapshot's model depends on its article's URL
+        model = self._models.get(key)
+        if model is None:
+            model = self._parse_model(version)
+            self._models[key] = model
+            if len(self._models) > MODEL_CACHE_SIZE:
+                self._models.popitem(last=False)
+        else:
+            self._models.move_to_end(key)
+        return model
+
+    def _parse_model(self, version: VersionRow) -> Article:
         if version.article_blob is not None:
             return Article.from_json(self.get_blob(version.article_blob).decode("utf-8"))
-        if version.snapshot_blob is not None:
-            # Imported versions keep only their file: the model is read back from it.
-            from monitor.extract.feed import article_from_snapshot
-            from monitor.snapshot import parse
+        # Imported versions keep only their file: the model is read back from it.
+        from monitor.extract.feed import article_from_snapshot
+        from monitor.snapshot import parse
 
-            snap = parse(self.get_blob(version.snapshot_blob).decode("utf-8"))
-            return article_from_snapshot(snap, self.article_url(version.article_id))
-        raise NotFound(f"version {version.ts} has no article text (removed)")
+        assert version.snapshot_blob is not None
+        snap = parse(self.get_blob(version.snapshot_blob).decode("utf-8"))
+        return article_from_snapshot(snap, self.article_url(version.article_id))
 
     def article_url(self, article_id: int) -> str:
         row = self.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()

@@ -253,3 +253,24 @@ def test_page_digest_covers_exactly_the_article() -> None:
     assert page_digest(edited, BIDEN, "text/html") != page_digest(a, BIDEN, "text/html")
     assert page_digest(b"<html><body><p>x</p></body></html>", BIDEN, "text/html") is None
     assert page_digest(a, "https://example.org/a", "text/html") is None  # generic: no fast path
+
+
+def test_parsed_versions_are_reused_within_a_bounded_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor import store as store_mod
+    from monitor.importer import import_paths
+    from tests.conftest import COMMITTED
+
+    monkeypatch.setattr(store_mod, "MODEL_CACHE_SIZE", 3)
+    store = store_mod.Store.open(tmp_path / "state")
+    import_paths(store, [COMMITTED])
+    versions = [v for row in store.articles() for v in store.versions(row.id)][:5]
+    first = store.load_article(versions[0])
+    assert store.load_article(versions[0]) is first  # parsed once, then reused
+    for version in versions[1:4]:
+        assert store.load_article(version) != first
+    assert len(store._models) == 3
+    again = store.load_article(versions[0])  # evicted by the three since: parsed again
+    assert again is not first and again == first
+    store.close()
