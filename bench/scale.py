@@ -135,14 +135,34 @@ def daemon_peak_rss(state: Path, work: Path, nginx: Nginx, seconds: float) -> di
     before = _count_checks(state)
     proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     peak = 0
+    children: dict[int, int] = {}  # the parser workers (and multiprocessing's tracker)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
         peak = max(peak, _vm_hwm(proc.pid))
+        for child in _children(proc.pid):
+            children[child] = max(children.get(child, 0), _vm_hwm(child))
         time.sleep(0.5)
     peak = max(peak, _vm_hwm(proc.pid))
     proc.terminate()
     proc.wait(timeout=60)
-    return {"peak_rss_mb": peak / 1024, "checks": _count_checks(state) - before, "seconds": seconds}
+    return {
+        "peak_rss_mb": (peak + sum(children.values())) / 1024,
+        "main_rss_mb": peak / 1024,
+        "children_rss_mb": [kb / 1024 for kb in children.values()],
+        "checks": _count_checks(state) - before,
+        "seconds": seconds,
+    }
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def _vm_hwm(pid: int) -> int:
@@ -201,6 +221,8 @@ def measure(table: Table, nginx: Nginx, work: Path, articles: int, versions: int
     table.add(
         f"monitor run: peak RSS with {articles:,} articles",
         f"{rss['peak_rss_mb']:.0f} MB",
+        f"main {rss['main_rss_mb']:.0f} MB + {len(rss['children_rss_mb'])} child processes "
+        f"{sum(rss['children_rss_mb']):.0f} MB (sum of peaks); "
         f"{rss['checks']:,} checks in {rss['seconds']:.0f} s",
         verdict(rss["peak_rss_mb"] < 150, "<150 MB"),
     )

@@ -12,8 +12,10 @@ from bench.report import Table, verdict
 from bench.site import Nginx, wrk_capacity
 from bench.storage import compressed_texts, database_bytes
 from monitor.article import Article
+from monitor.config import Config
 from monitor.fetch import FetchSettings
 from monitor.importer import import_paths
+from monitor.parsing import ParserPool
 from monitor.snapshot import Snapshot
 from monitor.store import Store
 
@@ -42,12 +44,16 @@ def throughput(
     stores = {t: Store.open(work / f"state-{t}") for t in ("aiohttp", "httpx")}
     for store in stores.values():
         import_paths(store, [snaps])
+    # Like the daemon, one pool of parser processes for the whole run.
+    parser = ParserPool(workers) if (workers := Config().check.parse_workers) else None
     for _ in range(reps):
         runs = tp.baselines(nginx.base, pages)
         for transport, store in stores.items():
-            runs += tp.monitor_runs(store, nginx.base, site, bases, pages, transport, 0.1)
+            runs += tp.monitor_runs(store, nginx.base, site, bases, pages, transport, 0.1, parser)
             _restore_site(site, bases, pages)  # the next runs start from unedited pages
         rounds.append(runs)
+    if parser is not None:
+        parser.close()
     for store in stores.values():
         store.close()
     out: dict[str, Any] = {"nginx_rps": capacity, "rounds": reps, "runs": []}

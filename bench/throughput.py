@@ -16,6 +16,7 @@ from monitor.check import run_checks, targets
 from monitor.config import Config
 from monitor.fetch import FetchSettings
 from monitor.loop import run as run_async
+from monitor.parsing import ParserPool
 from monitor.snapshot import Snapshot
 from monitor.store import Store
 
@@ -104,9 +105,9 @@ def config_for(base_url: str, mode: str, transport: str) -> Config:
     return Config(fetch=fetch, mirrors=((CANONICAL_PREFIX, f"{base_url}{mode}/"),))
 
 
-def check_all(store: Store, config: Config) -> Counter[str]:
+def check_all(store: Store, config: Config, parser: ParserPool | None = None) -> Counter[str]:
     batch = targets(store, None, 0, due_only=False)
-    results = run_async(run_checks(store, config, batch))
+    results = run_async(run_checks(store, config, batch, parser=parser))
     return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "") for r in results)
 
 
@@ -118,6 +119,7 @@ def monitor_runs(
     count: int,
     transport: str,
     edited_fraction: float,
+    parser: ParserPool | None = None,
 ) -> list[Run]:
     runs = []
     identical = config_for(base_url, "identical", transport)
@@ -128,14 +130,16 @@ def monitor_runs(
     run = _timed(
         f"monitor [{transport}]: unchanged, identical bytes",
         count,
-        lambda: check_all(store, identical),
+        lambda: check_all(store, identical, parser),
     )
     if reverted:
         run.outcomes["expected changed"] = reverted
     runs.append(run)
     runs.append(
         _timed(
-            f"monitor [{transport}]: 304 Not Modified", count, lambda: check_all(store, identical)
+            f"monitor [{transport}]: 304 Not Modified",
+            count,
+            lambda: check_all(store, identical, parser),
         )
     )
     _clear_validators(store)
@@ -143,7 +147,7 @@ def monitor_runs(
         _timed(
             f"monitor [{transport}]: unchanged, varying bytes",
             count,
-            lambda: check_all(store, varying),
+            lambda: check_all(store, varying, parser),
         )
     )
     rng = random.Random(count)
@@ -154,7 +158,7 @@ def monitor_runs(
     run = _timed(
         f"monitor [{transport}]: {len(edited)} of {count} edited",
         count,
-        lambda: check_all(store, varying),
+        lambda: check_all(store, varying, parser),
     )
     run.outcomes["expected changed"] = len(edited)
     runs.append(run)

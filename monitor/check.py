@@ -13,7 +13,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from monitor.article import Article
 from monitor.config import Config
 from monitor.errors import FetchError
 from monitor.extract import ExtractionError, extract, page_digest
@@ -22,6 +24,9 @@ from monitor.history import record, record_removal
 from monitor.schedule import jittered, next_interval
 from monitor.store import Store
 from monitor.urls import normalize
+
+if TYPE_CHECKING:
+    from monitor.parsing import ParserPool
 
 Clock = Callable[[], int]
 log = logging.getLogger("monitor.check")
@@ -80,6 +85,17 @@ def targets(store: Store, ids: list[int] | None, now: int, due_only: bool) -> li
     return [Target(**dict(r)) for r in rows]
 
 
+@dataclass
+class Fetched:
+    """One fetch's outcome on its way to the writer."""
+
+    target: Target
+    page: Page | None = None
+    error: FetchError | None = None
+    digest: str | None = None  # of the part of the page the extractor reads
+    parsed: Article | Exception | None = None  # extracted ahead by a parser pool
+
+
 async def run_checks(
     store: Store,
     config: Config,
@@ -87,19 +103,22 @@ async def run_checks(
     *,
     clock: Clock = wall_clock_ms,
     fetcher: Fetcher | None = None,
+    parser: ParserPool | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
 ) -> list[CheckResult]:
+    """Check a batch; with a `parser`, pages are parsed in its worker processes while
+    this one goes on fetching and writing."""
     own = fetcher is None
     active = fetcher or Fetcher(config.fetch)
     results: list[CheckResult] = []
-    finished: asyncio.Queue[tuple[Target, Page | None, FetchError | None]] = asyncio.Queue()
+    finished: asyncio.Queue[Fetched] = asyncio.Queue()
 
     async def fetch_one(target: Target) -> None:
         try:
-            outcome = await _fetch(active, config, target)
+            outcome = await _fetch(active, config, target, parser)
         except Exception as exc:  # a bug must not leave the loop waiting for this one
             log.exception("fetching %s failed", target.url)
-            outcome = (target, None, FetchError(f"internal error: {exc!r}"))
+            outcome = Fetched(target, error=FetchError(f"internal error: {exc!r}"))
         finished.put_nowait(outcome)
 
     tasks = [asyncio.create_task(fetch_one(t)) for t in batch]
@@ -111,7 +130,7 @@ async def run_checks(
             # Everything that finished meanwhile is recorded in one transaction: one
             # commit per wake-up instead of one per article.
             with store.write():
-                settled = [_apply_isolated(store, config, *item, clock()) for item in ready]
+                settled = [_apply_isolated(store, config, item, clock()) for item in ready]
             results.extend(settled)
             if on_result is not None:
                 for result in settled:
@@ -125,28 +144,36 @@ async def run_checks(
 
 
 async def _fetch(
-    fetcher: Fetcher, config: Config, target: Target
-) -> tuple[Target, Page | None, FetchError | None]:
+    fetcher: Fetcher, config: Config, target: Target, parser: ParserPool | None
+) -> Fetched:
     try:
         page = await fetcher.fetch(config.fetch_url(target.url), target.etag, target.last_modified)
     except FetchError as exc:
-        return target, None, exc
-    return target, page, None
+        return Fetched(target, error=exc)
+    if parser is None or page.status != 200:
+        return Fetched(target, page)
+    digest = page_digest(page.raw, target.url, page.content_type)
+    if _known_bytes(target, digest):
+        return Fetched(target, page, digest=digest)
+    try:
+        parsed: Article | Exception = await parser.parse(page.raw, page.charset, target.url)
+    except Exception as exc:  # ExtractionError, or a bug: the writer deals with it
+        parsed = exc
+    return Fetched(target, page, digest=digest, parsed=parsed)
 
 
-def _apply_isolated(
-    store: Store,
-    config: Config,
-    target: Target,
-    page: Page | None,
-    error: FetchError | None,
-    now: int,
-) -> CheckResult:
+def _known_bytes(target: Target, digest: str | None) -> bool:
+    """The part of the page the extractor reads is what it was last time."""
+    return digest is not None and digest == target.page_digest and target.state == "active"
+
+
+def _apply_isolated(store: Store, config: Config, item: Fetched, now: int) -> CheckResult:
     """One article's result inside the batch's transaction; a bug in one article's
     handling rolls back that article alone. Database errors end the whole batch."""
+    target = item.target
     store.conn.execute("SAVEPOINT check_result")
     try:
-        result = apply_result(store, config, target, page, error, now)
+        result = apply_result(store, config, target, item.page, item.error, now, ahead=item)
     except sqlite3.Error:
         raise
     except Exception as exc:
@@ -165,14 +192,16 @@ def apply_result(
     page: Page | None,
     error: FetchError | None,
     now: int,
+    ahead: Fetched | None = None,
 ) -> CheckResult:
+    """Record one check; `ahead` carries what the fetching side already worked out."""
     pending: dict[str, object] = {}
     with store.write():
         if error is not None:
             result = _failed(store, pending, config, target, error, now)
         else:
             assert page is not None
-            result = _fetched(store, pending, config, target, page, now)
+            result = _fetched(store, pending, config, target, page, now, ahead)
         _save(
             store, pending, config, target, history_written=result.version_ts is not None, now=now
         )
@@ -272,7 +301,13 @@ def _missing(
 
 
 def _fetched(
-    store: Store, pending: dict[str, object], config: Config, target: Target, page: Page, now: int
+    store: Store,
+    pending: dict[str, object],
+    config: Config,
+    target: Target,
+    page: Page,
+    now: int,
+    ahead: Fetched | None = None,
 ) -> CheckResult:
     if page.status == 304:
         store.add_observation(target.id, now, "unchanged", None)
@@ -280,14 +315,17 @@ def _fetched(
         return CheckResult(target.id, target.url, "unchanged", detail="304")
     if page.url != config.fetch_url(target.url) and not _same_article(config, target.url, page.url):
         return _missing(store, pending, config, target, f"redirected to {page.url}", now)
-    digest = page_digest(page.raw, target.url, page.content_type)
-    if digest is not None and digest == target.page_digest and target.state == "active":
+    if ahead is not None and ahead.page is page and (ahead.digest or ahead.parsed):
+        digest = ahead.digest
+    else:
+        digest = page_digest(page.raw, target.url, page.content_type)
+    if _known_bytes(target, digest):
         # Same bytes where the article is: unchanged, and no need to parse the page.
         store.add_observation(target.id, now, "duplicate", None)
         _succeeded(pending, page, now, digest)
         return CheckResult(target.id, target.url, "unchanged")
     try:
-        article = extract(page.text(), target.url)
+        article = _extracted(target, page, ahead)
     except ExtractionError as exc:
         pending.update(failures=target.failures + 1, last_error=str(exc), last_check_at=now)
         store.add_observation(target.id, now, "error", None)
@@ -322,6 +360,15 @@ def _fetched(
         return CheckResult(target.id, target.url, "new", outcome.kinds, version_ts=now)
     kind = "restored" if "restored" in outcome.kinds else "changed"
     return CheckResult(target.id, target.url, kind, outcome.kinds, version_ts=now)
+
+
+def _extracted(target: Target, page: Page, ahead: Fetched | None) -> Article:
+    parsed = ahead.parsed if ahead is not None and ahead.page is page else None
+    if parsed is None:
+        return extract(page.text(), target.url)
+    if isinstance(parsed, Exception):
+        raise parsed
+    return parsed
 
 
 def _succeeded(pending: dict[str, object], page: Page, now: int, digest: str | None) -> None:

@@ -20,9 +20,11 @@ from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.parsing import ParserPool
     from monitor.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+PARSER_POOL_FROM = 50  # `check` parses in worker processes from this many articles
 
 
 class Context:
@@ -218,7 +220,12 @@ def check(
                 else:
                     click.echo(result.line())
 
-            run_async(run_checks(store, config, batch, on_result=report))
+            parser = _parser_for(config, len(batch))
+            try:
+                run_async(run_checks(store, config, batch, parser=parser, on_result=report))
+            finally:
+                if parser is not None:
+                    parser.close()
         if not no_notify:
             outcome = run_async(deliver(store, config, wall_clock_ms))
             if outcome.sent or outcome.retrying or outcome.failed:
@@ -227,6 +234,15 @@ def check(
                     f"{outcome.failed} given up",
                     err=as_json,
                 )
+
+
+def _parser_for(config: Config, pages: int) -> ParserPool | None:
+    """Worker processes pay off from a few dozen pages; below that, start-up dominates."""
+    if config.check.parse_workers == 0 or pages < PARSER_POOL_FROM:
+        return None
+    from monitor.parsing import ParserPool
+
+    return ParserPool(config.check.parse_workers)
 
 
 @main.command()

@@ -34,6 +34,7 @@ NOTIFY_KINDS = (
 class CheckSettings:
     removal_confirmations: int = 2  # 404/410 seen this many checks in a row = removed
     shrink_ratio: float = 0.5  # a text this much shorter than the last is held as suspect
+    parse_workers: int = 2  # processes that parse pages beside the checking one; 0 = none
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ def _validate(config: Config, where: str) -> None:
     unknown = set(config.notify.kinds) - set(NOTIFY_KINDS) - {"metadata", "minor"}
     if unknown:
         raise ConfigError(f"{where}: notify.kinds: unknown kind {sorted(unknown)[0]!r}")
+    if not 0 <= config.check.parse_workers <= 64:
+        raise ConfigError(f"{where}: check.parse_workers: expected 0 to 64")
     for name in ("tick_seconds", "batch_size"):
         if getattr(config.daemon, name) <= 0:
             raise ConfigError(f"{where}: daemon.{name}: must be positive")

@@ -21,6 +21,7 @@ from monitor.check import TARGET_COLUMNS, CheckResult, Target, run_checks, wall_
 from monitor.config import Config
 from monitor.fetch import Fetcher
 from monitor.notify import deliver
+from monitor.parsing import ParserPool
 from monitor.store import Store
 
 log = logging.getLogger("monitor.daemon")
@@ -115,6 +116,7 @@ class Daemon:
             id="tick",
         )
         self.fetcher = Fetcher(self.config.fetch)
+        self.parser = _parser_pool(self.config)
         scheduler.start()
         log.info(
             "started: pid %d, database %s, tick every %gs",
@@ -142,6 +144,8 @@ class Daemon:
                     await task
         scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
         await self.fetcher.aclose()
+        if self.parser is not None:
+            self.parser.close()
         assert self.store is not None
         try:
             self._release(self.store)
@@ -198,7 +202,12 @@ class Daemon:
                 break
             self._in_flight = {t.id for t in batch}
             await run_checks(
-                store, self.config, batch, fetcher=self.fetcher, on_result=self._on_result
+                store,
+                self.config,
+                batch,
+                fetcher=self.fetcher,
+                parser=self.parser,
+                on_result=self._on_result,
             )
             self._heartbeat(store, "running")
             if len(batch) < daemon.batch_size:
@@ -265,6 +274,13 @@ class Daemon:
             summary.new_versions,
             len(summary.articles),
         )
+
+
+def _parser_pool(config: Config) -> ParserPool | None:
+    workers = config.check.parse_workers
+    if workers == 0:
+        return None
+    return ParserPool(workers)
 
 
 def run_daemon(state_dir: Path, config: Config) -> int:

@@ -114,8 +114,8 @@ def _insert(store: Store, article_id: int, s: _Sighting) -> None:
 def reextract(store: Store, article_id: int) -> int:
     """Re-run extraction on the kept raw HTML of fetched versions, keep their
     timestamps, and replay the succession; return how many versions changed text."""
+    from monitor.charset import decode
     from monitor.extract import ExtractionError, extract
-    from monitor.fetch import decode
 
     changed = 0
     url = store.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()[0]

@@ -65,6 +65,20 @@ def _edit(server: PageServer) -> None:
     server.routes[PATH] = Route(body=nyt_page(load_article(BIDEN_NEW), token="new").encode())
 
 
+def _parser_workers(parent: int) -> list[int]:
+    """Live worker processes (multiprocessing spawn) whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # the process went away meanwhile
+        if int(fields[1]) == parent and fields[0] != "Z" and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_edit_is_mailed_and_posted_with_its_diff(site: tuple[PageServer, Path]) -> None:
     server, work = site
     notify_socket = NotifySocket(work / "notify.sock")
@@ -77,6 +91,9 @@ def test_edit_is_mailed_and_posted_with_its_diff(site: tuple[PageServer, Path]) 
             state = work / "state"
             wait_for(lambda: _checks(state) >= 2, "the seed imported and checked")
             assert not mailbox.messages and not hook.posts  # first sight and no change: quiet
+            assert daemon.proc is not None
+            workers = _parser_workers(daemon.proc.pid)
+            assert 1 <= len(workers) <= 2  # check.parse_workers; started as pages need them
             _edit(server)
             wait_for(lambda: mailbox.messages and hook.posts, "the email and the chat message")
             status = _status(work)
@@ -94,6 +111,7 @@ def test_edit_is_mailed_and_posted_with_its_diff(site: tuple[PageServer, Path]) 
         [post] = hook.posts
         assert "~~觉得好笑~~**绷不住**" in post["message"]
         assert "\\[body\\]" in post["message"] or "[body]" in post["message"]
+    wait_for(lambda: not _parser_workers(daemon.proc.pid), "the parser workers to stop", 10)
     messages = notify_socket.drain()
     assert "WATCHDOG=1" in messages and messages[-1] == "STOPPING=1"
     assert "stopped" in daemon.output()

@@ -6,8 +6,9 @@ import gzip
 import httpx
 import pytest
 
+from monitor.charset import decode
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, decode
+from monitor.fetch import Fetcher, FetchSettings
 
 
 def _run(

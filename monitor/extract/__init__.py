@@ -47,8 +47,8 @@ def page_digest(raw: bytes, canonical_url: str, content_type: str) -> str | None
     """
     import hashlib
 
+    from monitor.charset import meta_charset
     from monitor.extract import nytcn  # noqa: F401  (fill the registry)
-    from monitor.fetch import meta_charset
     from monitor.urls import host_of
 
     find = _REGIONS.get(host_of(canonical_url))

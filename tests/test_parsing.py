@@ -1,0 +1,92 @@
+"""Parsing pages in worker processes: same results, isolation, no orphans."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor.extract import ExtractionError, extract
+from monitor.parsing import ParserPool
+from tests.conftest import BIDEN_OLD, load_article
+from tests.daemon_helpers import wait_for
+from tests.pages import nyt_page
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
+
+
+def _worker_pids(pool: ParserPool) -> list[int]:
+    return list(pool._executor._processes)  # type: ignore[attr-defined]
+
+
+def test_workers_give_what_parsing_inline_gives() -> None:
+    article = load_article(BIDEN_OLD)
+    raw = nyt_page(article, charset="gbk").encode("gb18030")
+    pool = ParserPool(2)
+    try:
+        parsed = asyncio.run(pool.parse(raw, "gbk", article.url))
+        with pytest.raises(ExtractionError):
+            asyncio.run(pool.parse(b"<html><body>no article</body></html>", None, article.url))
+    finally:
+        pool.close()
+    assert parsed == extract(raw.decode("gb18030"), article.url)
+    assert parsed.fingerprint() == article.fingerprint()
+
+
+def test_a_killed_worker_is_replaced_and_the_page_still_parses() -> None:
+    article = load_article(BIDEN_OLD)
+    raw = nyt_page(article).encode()
+    pool = ParserPool(1)
+    try:
+
+        async def twice() -> tuple[object, object]:
+            first = await pool.parse(raw, "utf-8", article.url)
+            for pid in _worker_pids(pool):
+                os.kill(pid, signal.SIGKILL)  # a parser crash, as a segfault would end it
+            wait_for(lambda: not any(_alive(p) for p in _worker_pids(pool)), "worker gone", 10)
+            return first, await pool.parse(raw, "utf-8", article.url)
+
+        first, second = asyncio.run(twice())
+    finally:
+        pool.close()
+    assert first == second
+
+
+def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, time
+        from monitor.parsing import ParserPool
+        pool = ParserPool(2)
+        try:
+            asyncio.run(pool.parse(b"<p>x</p>", None, "https://example.org/a"))
+        except Exception:
+            pass  # not an article page; the workers are up, which is the point
+        print(*pool._executor._processes, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers and all(_alive(pid) for pid in workers)
+    parent.kill()  # kill -9: no clean-up code runs in the parent
+    parent.wait()
+    wait_for(lambda: not any(_alive(pid) for pid in workers), "the workers to exit", 10)
