@@ -136,11 +136,14 @@ def daemon_peak_rss(state: Path, work: Path, nginx: Nginx, seconds: float) -> di
     proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     peak = 0
     children: dict[int, int] = {}  # the parser workers (and multiprocessing's tracker)
+    pss = 0  # what the process group really uses: shared pages counted once
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
         peak = max(peak, _vm_hwm(proc.pid))
-        for child in _children(proc.pid):
+        group = [proc.pid, *_children(proc.pid)]
+        for child in group[1:]:
             children[child] = max(children.get(child, 0), _vm_hwm(child))
+        pss = max(pss, sum(_pss(pid) for pid in group))
         time.sleep(0.5)
     peak = max(peak, _vm_hwm(proc.pid))
     proc.terminate()
@@ -149,9 +152,20 @@ def daemon_peak_rss(state: Path, work: Path, nginx: Nginx, seconds: float) -> di
         "peak_rss_mb": (peak + sum(children.values())) / 1024,
         "main_rss_mb": peak / 1024,
         "children_rss_mb": [kb / 1024 for kb in children.values()],
+        "group_pss_mb": pss / 1024,
         "checks": _count_checks(state) - before,
         "seconds": seconds,
     }
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _children(pid: int) -> list[int]:
@@ -222,7 +236,8 @@ def measure(table: Table, nginx: Nginx, work: Path, articles: int, versions: int
         f"monitor run: peak RSS with {articles:,} articles",
         f"{rss['peak_rss_mb']:.0f} MB",
         f"main {rss['main_rss_mb']:.0f} MB + {len(rss['children_rss_mb'])} child processes "
-        f"{sum(rss['children_rss_mb']):.0f} MB (sum of peaks); "
+        f"{sum(rss['children_rss_mb']):.0f} MB (sum of peak RSS; peak PSS of all "
+        f"{rss['group_pss_mb']:.0f} MB); "
         f"{rss['checks']:,} checks in {rss['seconds']:.0f} s",
         verdict(rss["peak_rss_mb"] < 150, "<150 MB"),
     )

@@ -34,7 +34,7 @@ NOTIFY_KINDS = (
 class CheckSettings:
     removal_confirmations: int = 2  # 404/410 seen this many checks in a row = removed
     shrink_ratio: float = 0.5  # a text this much shorter than the last is held as suspect
-    parse_workers: int = 2  # processes that parse pages beside the checking one; 0 = none
+    parse_workers: int = 1  # processes that parse pages beside the checking one; 0 = none
 
 
 @dataclass(frozen=True)
