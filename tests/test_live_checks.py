@@ -274,3 +274,37 @@ def test_parsed_versions_are_reused_within_a_bounded_cache(
     again = store.load_article(versions[0])  # evicted by the three since: parsed again
     assert again is not first and again == first
     store.close()
+
+
+def test_a_big_check_parses_in_workers_with_the_same_results(
+    cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From PARSER_POOL_FROM articles on, `check` parses in worker processes."""
+    from monitor.cli import PARSER_POOL_FROM
+    from monitor.parsing import ParserPool
+
+    handed_over: list[str] = []
+    parse = ParserPool.parse
+
+    async def counting(pool: ParserPool, raw: bytes, charset: str | None, url: str) -> object:
+        handed_over.append(url)
+        return await parse(pool, raw, charset, url)
+
+    monkeypatch.setattr(ParserPool, "parse", counting)
+
+    base = load_article(BIDEN_OLD)
+    urls = []
+    for i in range(PARSER_POOL_FROM + 5):
+        url = f"https://cn.nytimes.com/usa/20240701/article-{i}/"
+        article = dataclasses.replace(base, title=f"{base.title} {i}", url=url)
+        server.routes[f"/usa/20240701/article-{i}/"] = Route(body=nyt_page(article).encode())
+        urls.append(url)
+    run(cli, "add", *urls)
+    first = _check(cli)
+    assert sorted(r["outcome"] for r in first) == ["new"] * len(urls)
+    assert sorted(handed_over) == sorted(urls)  # every page was parsed by a worker
+    listing = json.loads(run(cli, "list", "--json").output)
+    titles = {row["url"]: row["title"] for row in listing}
+    assert all(titles[url] == f"{base.title} {i}" for i, url in enumerate(urls))
+    assert [r["outcome"] for r in _check(cli)] == ["unchanged"] * len(urls)
+    assert len(handed_over) == len(urls)  # unchanged article bytes: nothing to parse
