@@ -158,16 +158,6 @@ def daemon_peak_rss(state: Path, work: Path, nginx: Nginx, seconds: float) -> di
     }
 
 
-def _pss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -180,9 +170,18 @@ def _children(pid: int) -> list[int]:
 
 
 def _vm_hwm(pid: int) -> int:
+    return _proc_kb(f"/proc/{pid}/status", "VmHWM:")
+
+
+def _pss(pid: int) -> int:
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _proc_kb(path: str, field: str) -> int:
+    """A kB figure from a /proc file; 0 once the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass

@@ -92,12 +92,10 @@ def _report_run(table: Table, runs: list[tp.Run], ratios: list[tuple[float, floa
     spread = f"{min(r[1] for r in ratios):.2f}-{max(r[1] for r in ratios):.2f}"
     unit = "pages/s" if run.name.startswith("bare") else "checks/s"
     target = ""
-    default = f"monitor [{FetchSettings().transport}]"  # the targets are for the default
-    if not run.name.startswith(default):
-        pass
-    elif "varying" in run.name:
+    default = run.name.startswith(f"monitor [{FetchSettings().transport}]")  # targets are for it
+    if default and "varying" in run.name:
         target = verdict(ratio_httpx >= 2 and ratio_aiohttp >= 0.3, ">=2x httpx, >=0.3x aiohttp")
-    elif "304" in run.name:
+    elif default and "304" in run.name:
         target = verdict(ratio_aiohttp >= 0.5, ">=0.5x aiohttp")
     table.add(
         run.name,

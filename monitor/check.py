@@ -92,7 +92,7 @@ class Fetched:
     target: Target
     page: Page | None = None
     error: FetchError | None = None
-    digest: str | None = None  # of the part of the page the extractor reads
+    digest: str | None = None  # of the part of a 200 page the extractor reads
     parsed: Article | Exception | None = None  # extracted ahead by a parser pool
 
 
@@ -150,10 +150,10 @@ async def _fetch(
         page = await fetcher.fetch(config.fetch_url(target.url), target.etag, target.last_modified)
     except FetchError as exc:
         return Fetched(target, error=exc)
-    if parser is None or page.status != 200:
+    if page.status != 200:
         return Fetched(target, page)
     digest = page_digest(page.raw, target.url, page.content_type)
-    if _known_bytes(target, digest):
+    if parser is None or _known_bytes(target, digest):
         return Fetched(target, page, digest=digest)
     try:
         parsed: Article | Exception = await parser.parse(page.raw, page.charset, target.url)
@@ -251,22 +251,22 @@ def queue_alerts(
         and target.failures + 1 == threshold
         and notify.worth_notifying(config, ["failing"])
     ):
-        text = notify.plain_text(
-            f"[failing] {title}",
-            title,
-            target.url,
-            [f"{threshold} checks in a row failed; the last: {result.detail}."],
-        )
-        notify.queue(store, config, target.id, target.url, "failing", ["failing"], now, text)
+        line = f"{threshold} checks in a row failed; the last: {result.detail}."
+        _queue_health(store, config, target, title, "failing", line, now)
     recovered = result.outcome not in ("error", "missing") and target.failures >= threshold
     if recovered and notify.worth_notifying(config, ["recovered"]):
-        text = notify.plain_text(
-            f"[recovered] {title}",
-            title,
-            target.url,
-            [f"Checks work again after {target.failures} failures."],
-        )
-        notify.queue(store, config, target.id, target.url, "recovered", ["recovered"], now, text)
+        line = f"Checks work again after {target.failures} failures."
+        _queue_health(store, config, target, title, "recovered", line, now)
+
+
+def _queue_health(
+    store: Store, config: Config, target: Target, title: str, event: str, line: str, now: int
+) -> None:
+    """A 'failing' or 'recovered' alert: about fetching the article, not its text."""
+    from monitor import notify
+
+    text = notify.plain_text(f"[{event}] {title}", title, target.url, [line])
+    notify.queue(store, config, target.id, target.url, event, [event], now, text)
 
 
 def _failed(
@@ -315,8 +315,8 @@ def _fetched(
         return CheckResult(target.id, target.url, "unchanged", detail="304")
     if page.url != config.fetch_url(target.url) and not _same_article(config, target.url, page.url):
         return _missing(store, pending, config, target, f"redirected to {page.url}", now)
-    if ahead is not None and ahead.page is page and (ahead.digest or ahead.parsed):
-        digest = ahead.digest
+    if ahead is not None and ahead.page is page:
+        digest = ahead.digest  # worked out on the fetching side
     else:
         digest = page_digest(page.raw, target.url, page.content_type)
     if _known_bytes(target, digest):

@@ -53,6 +53,8 @@ def render(
 ) -> str:
     """Render; for short messages, `limit` trims the listed changes (with a note) and
     `context` shortens unchanged text around the edits to about that many characters."""
+    if fmt == "json":  # exact text: JSON escapes control characters itself
+        return RENDERERS[fmt](header, diff, limit)
     safe = DiffHeader(
         visible(" ".join(header.title.split())),  # a title is one line
         visible(header.url),
@@ -61,8 +63,6 @@ def render(
         visible(header.from_pudate),
         visible(header.to_pudate),
     )
-    if fmt == "json":  # exact text: JSON escapes control characters itself
-        return RENDERERS[fmt](header, diff, limit)
     return RENDERERS[fmt](safe, _visible_diff(diff, context), limit)
 
 
