@@ -13,8 +13,8 @@ from typing import Any
 from bench.report import Table, verdict
 from bench.site import ROOT, base_articles
 from monitor.article import Article, Block
-from monitor.diff import diff_articles
-from monitor.extract.feed import article_from_snapshot
+from monitor.diffing.diff import diff_articles
+from monitor.extraction.feed import article_from_snapshot
 from monitor.snapshot import read_file
 from monitor.urls import normalize
 

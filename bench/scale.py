@@ -12,8 +12,8 @@ from typing import Any
 
 from bench.report import Table, verdict
 from bench.site import CANONICAL_PREFIX, Nginx, base_articles, url_of, variant
-from monitor.compress import pack
-from monitor.store import Store
+from monitor.storage.compression import pack
+from monitor.storage.database import Store
 
 DISTINCT = 100  # distinct article bodies the big database reuses
 T0 = 1_700_000_000_000

@@ -12,12 +12,11 @@ from bench.report import Table, verdict
 from bench.site import Nginx, wrk_capacity
 from bench.storage import compressed_texts, database_bytes
 from monitor.article import Article
-from monitor.config import Config
-from monitor.fetch import FetchSettings
-from monitor.importer import import_paths
-from monitor.parsing import ParserPool
+from monitor.config import Config, FetchSettings
+from monitor.extraction.parser_pool import ParserPool
+from monitor.history.importing import import_paths
 from monitor.snapshot import Snapshot
-from monitor.store import Store
+from monitor.storage.database import Store
 
 
 def throughput(
@@ -147,8 +146,6 @@ def storage(table: Table, work: Path, snaps: Path, pages: int) -> dict[str, Any]
         verdict(imported / raw <= 1.2, "<=1.2x"),
     )
     before = database_bytes(store)
-    from monitor.check import Target
-
     rows = store.conn.execute("SELECT id, url FROM articles").fetchall()
     with store.write():
         for n, row in enumerate(rows):
@@ -157,7 +154,6 @@ def storage(table: Table, work: Path, snaps: Path, pages: int) -> dict[str, Any]
                 "UPDATE articles SET last_check_at = ? WHERE id = ?",
                 (2_000_000_000_000 + n, row["id"]),
             )
-    del Target
     per_check = (database_bytes(store) - before) / len(rows)
     table.add(
         "database bytes per unchanged check",

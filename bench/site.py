@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from monitor.article import Article, Block
-from monitor.extract.feed import article_from_snapshot
+from monitor.extraction.feed import article_from_snapshot
 from monitor.snapshot import Snapshot, read_file
 from monitor.urls import normalize
 from tests.pages import nyt_page

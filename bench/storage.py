@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from monitor.store import Store
+from monitor.storage.database import Store
 
 
 def database_bytes(store: Store) -> int:
@@ -18,7 +18,7 @@ def database_bytes(store: Store) -> int:
 
 def compressed_texts(snapshot_dir: Path) -> tuple[int, int]:
     """zlib-9 size of the distinct snapshot texts, and of their canonical article text."""
-    from monitor.extract.feed import article_from_snapshot
+    from monitor.extraction.feed import article_from_snapshot
     from monitor.snapshot import read_file
     from monitor.urls import normalize
 

@@ -12,13 +12,12 @@ from pathlib import Path
 
 from bench.site import CANONICAL_PREFIX, variant, write_page
 from monitor.article import Article
-from monitor.check import run_checks, targets
-from monitor.config import Config
-from monitor.fetch import FetchSettings
-from monitor.loop import run as run_async
-from monitor.parsing import ParserPool
+from monitor.config import Config, FetchSettings
+from monitor.event_loop import run as run_async
+from monitor.extraction.parser_pool import ParserPool
+from monitor.runner.check import run_checks
 from monitor.snapshot import Snapshot
-from monitor.store import Store
+from monitor.storage.database import Store
 
 CONCURRENCY = 10
 HTTPX_LOOP = "bare loop: plain httpx"
@@ -85,7 +84,7 @@ def baselines(base_url: str, count: int) -> list[Run]:
     urls = [f"{base_url}varying/article-{i}/" for i in range(count)]
     asyncio.run(_aiohttp_loop(urls[: min(50, count)]))  # warm up
     # The baselines run on asyncio's own loop, as a plain script would; the monitor
-    # runs on uvloop (monitor.loop), so raw aiohttp on uvloop is printed beside them.
+    # runs on uvloop (monitor.event_loop), so raw aiohttp on uvloop is printed beside them.
     return [
         _timed(HTTPX_LOOP, count, lambda: asyncio.run(_httpx_loop(urls))),
         _timed(AIOHTTP_LOOP, count, lambda: asyncio.run(_aiohttp_loop(urls))),
@@ -106,7 +105,7 @@ def config_for(base_url: str, mode: str, transport: str) -> Config:
 
 
 def check_all(store: Store, config: Config, parser: ParserPool | None = None) -> Counter[str]:
-    batch = targets(store, None, 0, due_only=False)
+    batch = store.check_targets(None, 0, due_only=False)
     results = run_async(run_checks(store, config, batch, parser=parser))
     return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "") for r in results)
 

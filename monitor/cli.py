@@ -20,8 +20,8 @@ from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
     from monitor.config import Config
-    from monitor.parsing import ParserPool
-    from monitor.store import Store
+    from monitor.extraction.parser_pool import ParserPool
+    from monitor.storage.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 PARSER_POOL_FROM = 50  # `check` parses in worker processes from this many articles
@@ -39,13 +39,13 @@ class Context:
 
     @property
     def state_dir(self) -> Path:
-        from monitor.store import default_state_dir
+        from monitor.storage.database import default_state_dir
 
         return self._state_dir or default_state_dir()
 
     @contextmanager
     def store(self, *, readonly: bool = False) -> Iterator[Store]:
-        from monitor.store import Store
+        from monitor.storage.database import Store
 
         store = Store.open(self.state_dir, readonly=readonly)
         try:
@@ -102,7 +102,7 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def _ts_local(ts: int | None) -> str:
-    from monitor.render import local_time
+    from monitor.diffing.render import local_time
 
     return local_time(ts) if ts else "-"
 
@@ -113,7 +113,7 @@ def _ts_local(ts: int | None) -> str:
 @one_line_errors
 def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
     """Import snapshot files or directories (recursively)."""
-    from monitor.importer import find_files, import_paths
+    from monitor.history.importing import find_files, import_paths
 
     with ctx.store() as store:
         total = sum(1 for _ in find_files(paths))
@@ -140,23 +140,21 @@ def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
 @one_line_errors
 def list_cmd(ctx: Context, as_json: bool) -> None:
     """Tracked articles: state, versions, last change, last and next check."""
-    from monitor.api import article_listing
+    import dataclasses
 
     with ctx.store(readonly=True) as store:
-        rows = article_listing(store)
+        rows = store.article_listing()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
     for r in rows:
-        state = str(r["state"])
-        if r["failures"]:
-            state = f"failing ({r['failures']} errors)"
+        state = f"failing ({r.failures} errors)" if r.failures else r.state
         click.echo(
-            f"{r['id']:>5} {r['versions']:>3}v  {state:<10}"
-            f"  changed {_ts_local(r['last_change_ts'])}"  # type: ignore[arg-type]
-            f"  checked {_ts_local(r['last_check_at'])}"  # type: ignore[arg-type]
-            f"  next {_ts_local(r['next_check_at'])}\n"  # type: ignore[arg-type]
-            f"      {r['title']}\n      {r['url']}"
+            f"{r.id:>5} {r.versions:>3}v  {state:<10}"
+            f"  changed {_ts_local(r.last_change_ts)}"
+            f"  checked {_ts_local(r.last_check_at)}"
+            f"  next {_ts_local(r.next_check_at)}\n"
+            f"      {r.title}\n      {r.url}"
         )
 
 
@@ -172,7 +170,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
 @one_line_errors
 def add(ctx: Context, urls: tuple[str, ...], from_file: Any) -> None:
     """Start watching article URLs (checked on the next pass)."""
-    from monitor.api import add_urls
+    from monitor.history.watchlist import add_urls
 
     wanted = list(urls)
     if from_file is not None:
@@ -200,23 +198,25 @@ def check(
 ) -> None:
     """One pass now over ARTICLES, or the due articles (default), or --all;
     then deliver the queued notifications."""
-    from monitor.check import CheckResult, run_checks, targets, wall_clock_ms
-    from monitor.loop import run as run_async
-    from monitor.notify import deliver
+    from monitor.clock import now_ms
+    from monitor.event_loop import run as run_async
+    from monitor.notify.outbox import deliver
+    from monitor.outcome import CheckOutcome
+    from monitor.runner.check import run_checks
 
     config = ctx.config()
     with ctx.store() as store:
         ids = [store.resolve(a).id for a in articles] if articles else None
-        batch = targets(store, ids, wall_clock_ms(), due_only=not all_articles)
+        batch = store.check_targets(ids, now_ms(), due_only=not all_articles)
         show_bar = sys.stderr.isatty() and not as_json and len(batch) > 1
         with click.progressbar(
             length=len(batch), label="checking", file=sys.stderr, hidden=not show_bar
         ) as bar:
 
-            def report(result: CheckResult) -> None:
+            def report(result: CheckOutcome) -> None:
                 bar.update(1)
                 if as_json:
-                    click.echo(json.dumps(result.__dict__, ensure_ascii=False))
+                    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
                 else:
                     click.echo(result.line())
 
@@ -227,7 +227,7 @@ def check(
                 if parser is not None:
                     parser.close()
         if not no_notify:
-            outcome = run_async(deliver(store, config, wall_clock_ms))
+            outcome = run_async(deliver(store, config, now_ms))
             if outcome.sent or outcome.retrying or outcome.failed:
                 click.echo(
                     f"notifications: {outcome.sent} sent, {outcome.retrying} to retry, "
@@ -240,7 +240,7 @@ def _parser_for(config: Config, pages: int) -> ParserPool | None:
     """Worker processes pay off from a few dozen pages; below that, start-up dominates."""
     if config.check.parse_workers == 0 or pages < PARSER_POOL_FROM:
         return None
-    from monitor.parsing import ParserPool
+    from monitor.extraction.parser_pool import ParserPool
 
     return ParserPool(config.check.parse_workers)
 
@@ -252,10 +252,10 @@ def _parser_for(config: Config, pages: int) -> ParserPool | None:
 @one_line_errors
 def history(ctx: Context, article: str, as_json: bool) -> None:
     """Versions of ARTICLE (id or URL), oldest first."""
-    from monitor import api
+    from monitor.history import reading
 
     with ctx.store(readonly=True) as store:
-        row, entries = api.history(store, article)
+        row, entries = reading.history(store, article)
     if as_json:
         click.echo(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
         return
@@ -285,11 +285,11 @@ def diff(
     ctx: Context, article: str, from_ts: int | None, to_ts: int | None, fmt: str | None
 ) -> None:
     """Diff two versions of ARTICLE (default: the last two)."""
-    from monitor import api
-    from monitor.render import render
+    from monitor.diffing.render import render
+    from monitor.history import reading
 
     with ctx.store(readonly=True) as store:
-        header, result = api.diff(store, article, from_ts, to_ts)
+        header, result = reading.diff(store, article, from_ts, to_ts)
     chosen = fmt or ("terminal" if sys.stdout.isatty() else "text")
     click.echo(render(chosen, header, result), nl=False)
 
@@ -301,10 +301,10 @@ def diff(
 @one_line_errors
 def show(ctx: Context, article: str, at_ts: int | None) -> None:
     """Print a version of ARTICLE in the snapshot format."""
-    from monitor import api
+    from monitor.history import reading
 
     with ctx.store(readonly=True) as store:
-        text = api.show(store, article, at_ts)
+        text = reading.show(store, article, at_ts)
     sys.stdout.buffer.write(text.encode("utf-8"))
 
 
@@ -315,13 +315,13 @@ def show(ctx: Context, article: str, at_ts: int | None) -> None:
 @one_line_errors
 def export(ctx: Context, args: tuple[str, ...], all_articles: bool) -> None:
     """Write every version as a snapshot file: export (ARTICLE... | --all) DIR."""
-    from monitor import api
+    from monitor.history import reading
 
     if (all_articles and len(args) != 1) or (not all_articles and len(args) < 2):
         raise click.UsageError("give ARTICLE... DIR, or --all DIR")
     *refs, directory = args
     with ctx.store(readonly=True) as store:
-        count = api.export(store, refs, Path(directory), all_articles)
+        count = reading.export(store, refs, Path(directory), all_articles)
     click.echo(f"{count} snapshot files written to {directory}")
 
 
@@ -332,7 +332,7 @@ def export(ctx: Context, args: tuple[str, ...], all_articles: bool) -> None:
 @one_line_errors
 def reextract(ctx: Context, articles: tuple[str, ...], all_articles: bool) -> None:
     """Re-extract fetched versions from their kept raw HTML (timestamps are kept)."""
-    from monitor.history import reextract as reextract_article
+    from monitor.history.recording import reextract as reextract_article
 
     if not articles and not all_articles:
         raise click.UsageError("give ARTICLE... or --all")
@@ -356,7 +356,8 @@ def run(ctx: Context) -> None:
 
     # Until the daemon's own handlers are in place, a stop request is a clean exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    from monitor.daemon import configure_logging, run_daemon
+    from monitor.runner.daemon import run_daemon
+    from monitor.runner.logs import configure_logging
 
     config = ctx.config()
     configure_logging(config.daemon.log_format, config.daemon.log_level)
@@ -368,8 +369,8 @@ def run(ctx: Context) -> None:
 @one_line_errors
 def notify_test(ctx: Context) -> None:
     """Send a test message to every notification target and report each result."""
-    from monitor.loop import run as run_async
-    from monitor.notify import send_test
+    from monitor.event_loop import run as run_async
+    from monitor.notify.outbox import send_test
 
     config = ctx.config()
     if not config.notify.targets:
@@ -392,7 +393,7 @@ def outbox(click_ctx: click.Context, as_json: bool, include_sent: bool) -> None:
     """Pending and failed notification deliveries."""
     if click_ctx.invoked_subcommand is not None:
         return
-    from monitor.notify import outbox as list_outbox
+    from monitor.notify.outbox import outbox as list_outbox
 
     ctx: Context = click_ctx.obj
     with ctx.store(readonly=True) as store:
@@ -415,11 +416,11 @@ def outbox(click_ctx: click.Context, as_json: bool, include_sent: bool) -> None:
 @one_line_errors
 def outbox_retry(ctx: Context) -> None:
     """Requeue failed deliveries (delivered on the next tick or check)."""
-    from monitor.check import wall_clock_ms
-    from monitor.notify import retry_failed
+    from monitor.clock import now_ms
+    from monitor.notify.outbox import retry_failed
 
     with ctx.store() as store:
-        count = retry_failed(store, wall_clock_ms())
+        count = retry_failed(store, now_ms())
     click.echo(f"{count} deliveries requeued")
 
 
@@ -429,7 +430,7 @@ def outbox_retry(ctx: Context) -> None:
 @one_line_errors
 def status(ctx: Context, as_json: bool) -> None:
     """Is the daemon healthy? Exit status 1 when not (for health checks)."""
-    from monitor.api import daemon_status
+    from monitor.runner.status import daemon_status
 
     with ctx.store(readonly=True) as store:
         report = daemon_status(store)

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import ConfigError
-from monitor.fetch import FetchSettings
-from monitor.schedule import Policy
 
 NOTIFY_KINDS = (
     "title",
@@ -28,6 +26,41 @@ NOTIFY_KINDS = (
     "failing",
     "recovered",
 )
+
+
+def default_user_agent() -> str:
+    from monitor import version
+
+    return f"article-monitor/{version()} (news edit tracker)"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout_s: float = 20.0  # per read and connect step
+    total_timeout_s: float = 60.0  # the whole request, however slowly bytes arrive
+    connect_timeout_s: float = 10.0
+    max_redirects: int = 5
+    max_bytes: int = 5 * 1024 * 1024  # decoded body cap (gzip bombs)
+    user_agent: str = ""  # empty: article-monitor/<version> (news edit tracker)
+    concurrency: int = 10
+    per_host_concurrency: int = 2
+    per_host_delay_s: float = 1.0
+    retries: int = 2
+    backoff_s: float = 1.0
+    max_retry_after_s: float = 60.0
+    transport: str = "aiohttp"  # aiohttp (lean transport over aiohttp) | httpx
+
+
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """When to check an article again (see monitor.runner.schedule)."""
+
+    # [age under (minutes), check every (minutes)], youngest first
+    steps: tuple[tuple[float, float], ...] = ((180, 15), (1440, 60), (10080, 240), (43200, 1440))
+    old_interval_minutes: float = 10080.0  # older than the last step: weekly
+    stop_after_days: float = 90.0  # no more checks after this long without a change
+    max_backoff_minutes: float = 1440.0  # failures double the interval up to this
+    jitter_fraction: float = 0.1  # +/- this share of the interval, per article
 
 
 @dataclass(frozen=True)
@@ -50,7 +83,9 @@ class DaemonSettings:
 
 
 @dataclass(frozen=True)
-class Target:
+class NotifyTarget:
+    """Where alerts go: an apprise URL, optionally only for some sites and kinds."""
+
     url: str
     sites: tuple[str, ...] = ()  # only articles on these hosts (empty: all)
     kinds: tuple[str, ...] = ()  # only these change kinds (empty: all that notify)
@@ -58,7 +93,7 @@ class Target:
 
 @dataclass(frozen=True)
 class NotifySettings:
-    targets: tuple[Target, ...] = ()
+    targets: tuple[NotifyTarget, ...] = ()
     kinds: tuple[str, ...] = NOTIFY_KINDS  # what notifies at all
     flipflop_window_hours: float = 24.0  # one alert per article per A/B/A cycle in this
     failure_alert_after: int = 5  # consecutive fetch failures before one alert
@@ -74,7 +109,7 @@ class NotifySettings:
 class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
-    schedule: Policy = field(default_factory=Policy)
+    schedule: SchedulePolicy = field(default_factory=SchedulePolicy)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     # canonical URL prefix -> prefix to fetch it through (mirrors, proxies, test servers)
@@ -110,7 +145,7 @@ def _apply_env(config: Config) -> Config:
         config = replace(config, mirrors=parse_mirrors(mirrors, "MONITOR_MIRRORS"))
     notify = os.environ.get("MONITOR_NOTIFY")
     if notify:
-        extra = tuple(Target(url) for url in notify.split())
+        extra = tuple(NotifyTarget(url) for url in notify.split())
         config = replace(
             config, notify=replace(config.notify, targets=config.notify.targets + extra)
         )
@@ -153,15 +188,15 @@ def _apply_file(config: Config, path: Path) -> Config:
     return config
 
 
-def _targets(raw: Any, where: str) -> tuple[Target, ...]:
+def _targets(raw: Any, where: str) -> tuple[NotifyTarget, ...]:
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: must be a list of URLs or tables")
     targets = []
     for index, item in enumerate(raw):
         if isinstance(item, str):
-            targets.append(Target(item))
+            targets.append(NotifyTarget(item))
         elif isinstance(item, dict) and isinstance(item.get("url"), str):
-            targets.append(_typed(Target(item["url"]), item, f"{where}[{index}]"))
+            targets.append(_typed(NotifyTarget(item["url"]), item, f"{where}[{index}]"))
         else:
             raise ConfigError(f"{where}[{index}]: expected a URL or a table with url = ...")
     return tuple(targets)
@@ -211,7 +246,7 @@ def _validate(config: Config, where: str) -> None:
 
 def effective(config: Config) -> dict[str, Any]:
     """The settings as a nested dict, secrets in notification URLs masked."""
-    from monitor.notify import mask_url
+    from monitor.masking import mask_url
 
     out: dict[str, Any] = {"source": config.source}
     for section in SECTIONS:

@@ -33,7 +33,19 @@ class ConfigError(MonitorError):
 class FetchError(MonitorError):
     """A page could not be fetched or decoded."""
 
-    def __init__(self, message: str, *, transient: bool = False, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
-        self.transient = transient
-        self.status = status
+        self.transient = transient  # worth retrying (timeouts, 429, 5xx)
+        self.status = status  # the HTTP status, when the server answered
+        self.retry_after = retry_after  # seconds the server asked us to wait
+
+
+class ExtractionError(MonitorError):
+    """The page does not look like an article."""

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from monitor.article import Article
 from monitor.cli import main
-from monitor.extract.feed import article_from_snapshot
+from monitor.extraction.feed import article_from_snapshot
 from monitor.snapshot import read_file
 from monitor.urls import normalize
 

@@ -6,8 +6,8 @@ import pytest
 
 from monitor.article import Article, Block
 from monitor.errors import UrlError
-from monitor.extract.blocks import image_identity
-from monitor.extract.feed import article_from_feed_html
+from monitor.extraction.blocks import image_identity
+from monitor.extraction.feed import article_from_feed_html
 from monitor.urls import normalize
 from tests.conftest import COMMITTED, MENG_NEW, MENG_OLD, all_corpus_files, load_article
 
@@ -141,7 +141,7 @@ def test_entities_and_nfc() -> None:
 
 @pytest.mark.parametrize("path", all_corpus_files(), ids=lambda p: p.name[:20])
 def test_live_page_of_an_unchanged_article_gives_the_same_text(path: Path) -> None:
-    from monitor.extract import extract
+    from monitor.extraction.table import extract
     from monitor.snapshot import read_file
     from tests.pages import nyt_main_page, nyt_page
 

@@ -196,7 +196,7 @@ def test_commands_without_a_database_fail_cleanly(cli: CliRunner) -> None:
 def test_compressed_content_round_trips_and_old_format_reads() -> None:
     import zlib
 
-    from monitor.compress import pack, unpack
+    from monitor.storage.compression import pack, unpack
 
     text = BIDEN_OLD.read_bytes()
     packed = pack(text)

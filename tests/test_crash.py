@@ -103,14 +103,15 @@ def _all_recorded(newsroom: Newsroom, state: Path) -> bool:
 
 def _history_markers(state: Path, url: str) -> list[str]:
     """The paragraph each version added, read back from the stored block models."""
-    from monitor.store import Store
+    from monitor.history.models import load_article as stored_model
+    from monitor.storage.database import Store
 
     store = Store.open(state, readonly=True)
     try:
         article = store.resolve(url)
         markers = []
         for version in store.versions(article.id)[1:]:
-            markers.append(store.load_article(version).body[-1].text)
+            markers.append(stored_model(store, version).body[-1].text)
         return markers
     finally:
         store.close()

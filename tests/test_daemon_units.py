@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, DaemonSettings
-from monitor.daemon import claim_due, configure_logging, spread_overdue
-from monitor.store import Store
+from monitor.runner.daemon import claim_due, spread_overdue
+from monitor.runner.logs import configure_logging
+from monitor.storage.database import Store
 
 NOW = 1_700_000_000_000
 

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from monitor.article import Article, Block
-from monitor.diff import ArticleDiff, diff_articles
-from monitor.render import DiffHeader, render
+from monitor.diffing.diff import ArticleDiff, diff_articles
+from monitor.diffing.render import DiffHeader, render
 from tests.conftest import BIDEN_NEW, BIDEN_OLD, MENG_NEW, MENG_OLD, YEN_NEW, YEN_OLD, load_article
 
 
@@ -185,10 +185,10 @@ def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
 
 def test_hostile_article_text_is_inert_and_short_in_notifications() -> None:
     from monitor.config import Config
-    from monitor.notify import change_text, plain_text
+    from monitor.notify.messages import change_text, plain_text
 
     header, result = _hostile_diff()
-    alert = change_text(Config(), header, result, "change")
+    alert = change_text(header, result, "change", Config().notify.max_diff_blocks)
     assert "\n" not in alert.subject and "\r" not in alert.subject
     assert "\x1b" not in alert.subject and len(alert.subject) <= 200
     for body in (alert.markdown, alert.html):
@@ -202,7 +202,7 @@ def test_hostile_article_text_is_inert_and_short_in_notifications() -> None:
 
 
 def test_a_small_fix_in_a_huge_paragraph_is_shown_as_that_fix() -> None:
-    from monitor.diff import char_diff
+    from monitor.diffing.diff import char_diff
 
     side = "长" * 50_000  # no sentence end anywhere: sentence alignment cannot help
     segments = char_diff(side + "旧" + side, side + "新闻" + side)

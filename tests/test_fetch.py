@@ -6,9 +6,10 @@ import gzip
 import httpx
 import pytest
 
-from monitor.charset import decode
+from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings
+from monitor.fetching.charset import decode
+from monitor.fetching.fetcher import Fetcher
 
 
 def _run(

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.errors import SnapshotError
-from monitor.extract import ExtractionError, extract
-from monitor.extract.feed import article_from_feed_html
+from monitor.errors import ExtractionError, SnapshotError
+from monitor.extraction.feed import article_from_feed_html
+from monitor.extraction.table import extract
 from monitor.snapshot import Snapshot, parse, read_file
 from tests.conftest import BIDEN_OLD, ROOT, load_article
 from tests.pages import nyt_page

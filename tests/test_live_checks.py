@@ -220,7 +220,7 @@ def test_redirect_to_another_page_is_a_removal_after_two_checks(
 def test_unchanged_article_region_skips_parsing(
     cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import monitor.check
+    import monitor.runner.check
 
     old = load_article(BIDEN_OLD)
     run(cli, "import", str(BIDEN_OLD))
@@ -230,7 +230,7 @@ def test_unchanged_article_region_skips_parsing(
     def no_parsing(html: str, url: str) -> object:
         raise AssertionError("the page was parsed")
 
-    monkeypatch.setattr(monitor.check, "extract", no_parsing)
+    monkeypatch.setattr(monitor.runner.check, "extract", no_parsing)
     _serve(server, nyt_page(old, token="second"))  # other ad/token bytes, same article
     assert _check(cli)[0]["outcome"] == "unchanged"
     # An edit inside the article changes the digest: the page is parsed again.
@@ -241,7 +241,7 @@ def test_unchanged_article_region_skips_parsing(
 
 
 def test_page_digest_covers_exactly_the_article() -> None:
-    from monitor.extract import page_digest
+    from monitor.extraction.table import page_digest
 
     old = load_article(BIDEN_OLD)
     a = nyt_page(old, token="1").encode()
@@ -258,20 +258,23 @@ def test_page_digest_covers_exactly_the_article() -> None:
 def test_parsed_versions_are_reused_within_a_bounded_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from monitor import store as store_mod
-    from monitor.importer import import_paths
+    from monitor.history import models
+    from monitor.history.importing import import_paths
+    from monitor.storage.database import Store
     from tests.conftest import COMMITTED
 
-    monkeypatch.setattr(store_mod, "MODEL_CACHE_SIZE", 3)
-    store = store_mod.Store.open(tmp_path / "state")
+    monkeypatch.setattr(models, "MODEL_CACHE_SIZE", 3)
+    monkeypatch.setattr(models, "_models", type(models._models)())
+    store = Store.open(tmp_path / "state")
     import_paths(store, [COMMITTED])
     versions = [v for row in store.articles() for v in store.versions(row.id)][:5]
-    first = store.load_article(versions[0])
-    assert store.load_article(versions[0]) is first  # parsed once, then reused
+    models._models.clear()
+    first = models.load_article(store, versions[0])
+    assert models.load_article(store, versions[0]) is first  # parsed once, then reused
     for version in versions[1:4]:
-        assert store.load_article(version) != first
-    assert len(store._models) == 3
-    again = store.load_article(versions[0])  # evicted by the three since: parsed again
+        assert models.load_article(store, version) != first
+    assert models.cached_models() == 3
+    again = models.load_article(store, versions[0])  # evicted by the three since: parsed again
     assert again is not first and again == first
     store.close()
 
@@ -281,7 +284,7 @@ def test_a_big_check_parses_in_workers_with_the_same_results(
 ) -> None:
     """From PARSER_POOL_FROM articles on, `check` parses in worker processes."""
     from monitor.cli import PARSER_POOL_FROM
-    from monitor.parsing import ParserPool
+    from monitor.extraction.parser_pool import ParserPool
 
     handed_over: list[str] = []
     parse = ParserPool.parse

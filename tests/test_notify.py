@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.check import CheckResult, Target, apply_result, queue_alerts
-from monitor.config import Config, NotifySettings, load
-from monitor.config import Target as NotifyTarget
+from monitor.config import Config, NotifySettings, NotifyTarget, load
 from monitor.errors import FetchError
-from monitor.notify import deliver, mask_url, routed_targets
-from monitor.store import Store
+from monitor.masking import mask_url
+from monitor.notify.outbox import deliver
+from monitor.notify.policy import queue_alerts, routed_targets
+from monitor.outcome import ArticleTarget, ArticleUpdate, CheckOutcome
+from monitor.runner.check import Fetched, apply_fetched
+from monitor.storage.database import Store
 from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article, run
 from tests.pages import nyt_page
 from tests.receivers import html_part, smtp_server, webhook
@@ -119,9 +121,9 @@ def _config(**notify: object) -> Config:
     return Config(notify=settings)
 
 
-def _target(store: Store) -> Target:
+def _target(store: Store) -> ArticleTarget:
     row = store.conn.execute("SELECT * FROM articles").fetchone()
-    return Target(
+    return ArticleTarget(
         row["id"],
         row["url"],
         row["state"],
@@ -133,12 +135,12 @@ def _target(store: Store) -> Target:
     )
 
 
-def _fetch_page(store: Store, config: Config, article: object, now: int) -> CheckResult:
-    from monitor.fetch import Page
+def _fetch_page(store: Store, config: Config, article: object, now: int) -> CheckOutcome:
+    from monitor.fetching.fetcher import Page
 
     html = nyt_page(article)  # type: ignore[arg-type]
     page = Page(200, BIDEN, html.encode(), content_type="text/html; charset=utf-8")
-    return apply_result(store, config, _target(store), page, None, now)
+    return apply_fetched(store, config, Fetched(_target(store), page), now)
 
 
 def _alerts(store: Store) -> list[str]:
@@ -151,9 +153,9 @@ def test_first_sight_metadata_and_minor_do_not_notify(tmp_path: Path) -> None:
     old = load_article(BIDEN_OLD)
     assert _fetch_page(store, config, old, 1_000).outcome == "new"
     moved = dataclasses.replace(old, pudate="2030-01-01 00:00:00")
-    assert _fetch_page(store, config, moved, 2_000).kinds == ["metadata"]
+    assert _fetch_page(store, config, moved, 2_000).kinds == ("metadata",)
     assert _alerts(store) == []
-    assert _fetch_page(store, config, load_article(BIDEN_NEW), 3_000).kinds == ["body"]
+    assert _fetch_page(store, config, load_article(BIDEN_NEW), 3_000).kinds == ("body",)
     assert _alerts(store) == ["change"]
 
 
@@ -175,7 +177,7 @@ def test_failures_alert_once_then_once_on_recovery(tmp_path: Path) -> None:
     _fetch_page(store, config, load_article(BIDEN_OLD), 500)
     for step in range(6):
         error = FetchError("HTTP 503", transient=True, status=503)
-        apply_result(store, config, _target(store), None, error, 1_000 + step)
+        apply_fetched(store, config, Fetched(_target(store), error=error), 1_000 + step)
     assert _alerts(store) == ["failing"]
     _fetch_page(store, config, load_article(BIDEN_OLD), 9_000)
     assert _alerts(store) == ["failing", "recovered"]
@@ -206,9 +208,10 @@ def test_digest_batches_one_message_per_target(tmp_path: Path) -> None:
     store.conn.execute("INSERT INTO articles (url, host, added_at) VALUES (?, 'h', 0)", (BIDEN,))
     target = _target(store)
     for i in range(3):
-        result = CheckResult(target.id, BIDEN, "removed", ["removed"], "HTTP 404", None)
+        update = ArticleUpdate(10 + i, error="HTTP 404")
+        result = CheckOutcome(target, "removed", update, ("removed",), "HTTP 404", None)
         with store.write():
-            queue_alerts(store, config, dataclasses.replace(target), result, 10 + i)
+            queue_alerts(store, config, result, 10 + i)
     sent: list[tuple[str, str]] = []
 
     async def fake_send(url: str, subject: str, body: str, fmt: str, key: str) -> None:
@@ -230,9 +233,10 @@ def test_a_resent_alert_carries_the_same_key_by_webhook_and_email(tmp_path: Path
         targets = (NotifyTarget(hook.url), NotifyTarget(mail_url))
         config = Config(notify=NotifySettings(targets=targets))
         for i in range(2):
-            result = CheckResult(target.id, BIDEN, "removed", ["removed"], "HTTP 404", 10 + i)
+            update = ArticleUpdate(10 + i, error="HTTP 404")
+            result = CheckOutcome(target, "removed", update, ("removed",), "HTTP 404", 10 + i)
             with store.write():
-                queue_alerts(store, config, dataclasses.replace(target), result, 10 + i)
+                queue_alerts(store, config, result, 10 + i)
         assert asyncio.run(deliver(store, config, lambda: 100)).sent == 4
         with store.write():  # the lost mark: the first alert is pending again
             store.conn.execute("UPDATE deliveries SET state = 'pending' WHERE alert_id = 1")

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.extract import ExtractionError, extract
-from monitor.parsing import ParserPool
+from monitor.errors import ExtractionError
+from monitor.extraction.parser_pool import ParserPool
+from monitor.extraction.table import extract
 from tests.conftest import BIDEN_OLD, load_article
 from tests.daemon_helpers import wait_for
 from tests.pages import nyt_page
@@ -71,7 +72,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import asyncio, sys, time
-        from monitor.parsing import ParserPool
+        from monitor.extraction.parser_pool import ParserPool
         pool = ParserPool(2)
         try:
             asyncio.run(pool.parse(b"<p>x</p>", None, "https://example.org/a"))

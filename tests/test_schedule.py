@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from monitor.schedule import DAY, MINUTE, Policy, jittered, next_interval
+from monitor.config import SchedulePolicy as Policy
+from monitor.runner.schedule import DAY, MINUTE, jittered, next_interval
 
 HOUR = 60 * MINUTE
 T0 = 1_700_000_000_000  # a fake clock: every case is computed from this instant

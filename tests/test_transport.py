@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
+from monitor.config import FetchSettings
 from monitor.errors import FetchError
-from monitor.fetch import Fetcher, FetchSettings, Page
+from monitor.fetching.fetcher import Fetcher, Page
 from tests.server import PageServer, Route, page_server
 
 TRANSPORTS = ["aiohttp", "httpx"]
@@ -119,7 +120,7 @@ def test_a_refused_connection_is_a_transient_error(transport: str) -> None:
 
 
 def test_only_get_goes_through_the_aiohttp_transport() -> None:
-    from monitor.transport import AiohttpTransport
+    from monitor.fetching.transport import AiohttpTransport
 
     async def go() -> None:
         transport = AiohttpTransport(max_connections=1)
@@ -135,7 +136,7 @@ def test_only_get_goes_through_the_aiohttp_transport() -> None:
 def test_the_async_parts_run_on_uvloop() -> None:
     import uvloop
 
-    from monitor.loop import run
+    from monitor.event_loop import run
 
     async def loop_type() -> type:
         return type(asyncio.get_running_loop())

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.diff import ArticleDiff, BlockChange
+from monitor.diffing.diff import ArticleDiff, BlockChange
 
 SECTION_LABEL = {
     "title": "title",
@@ -33,15 +33,6 @@ class DiffHeader:
 
 
 Renderer = Callable[[DiffHeader, ArticleDiff, int | None], str]
-RENDERERS: dict[str, Renderer] = {}
-
-
-def renderer(name: str) -> Callable[[Renderer], Renderer]:
-    def register(func: Renderer) -> Renderer:
-        RENDERERS[name] = func
-        return func
-
-    return register
 
 
 def render(
@@ -174,12 +165,10 @@ def _plain(
     return "\n".join(lines) + "\n"
 
 
-@renderer("text")
 def render_text(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     return _plain(header, diff, limit, lambda t: f"[-{t}-]", lambda t: f"{{+{t}+}}", str)
 
 
-@renderer("terminal")
 def render_terminal(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     import click
 
@@ -205,7 +194,6 @@ def md_url(url: str) -> str:
     return url.translate({ord(c): f"%{ord(c):02X}" for c in "()<>[] "})
 
 
-@renderer("markdown")
 def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     lines = [
         f"**[{md_escape(header.title)}]({md_url(header.url)})**",
@@ -229,7 +217,6 @@ def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = N
     return "\n".join(lines) + "\n"
 
 
-@renderer("html")
 def render_html(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     e = html.escape
     parts = [
@@ -277,6 +264,15 @@ def diff_as_dict(header: DiffHeader, diff: ArticleDiff) -> dict[str, object]:
     }
 
 
-@renderer("json")
 def render_json(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     return json.dumps(diff_as_dict(header, diff), ensure_ascii=False, indent=2) + "\n"
+
+
+# Renderers by output format (`monitor diff --format`).
+RENDERERS: dict[str, Renderer] = {
+    "text": render_text,
+    "terminal": render_terminal,
+    "markdown": render_markdown,
+    "html": render_html,
+    "json": render_json,
+}

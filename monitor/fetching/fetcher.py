@@ -1,5 +1,5 @@
-"""Fetching article pages: one shared httpx client with the rules a polite,
-robust monitor needs.
+"""Fetching article pages through httpx's request/response API, with the rules a
+polite, robust monitor needs.
 
 - explicit timeouts, redirects followed up to a limit, a descriptive User-Agent;
 - bounded overall concurrency, a per-host limit and a minimum delay per host;
@@ -22,29 +22,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.charset import decode
+from monitor.config import FetchSettings, default_user_agent
 from monitor.errors import FetchError
+from monitor.fetching.charset import decode
 
-DEFAULT_USER_AGENT = "article-monitor/0.1 (news edit tracker)"
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16/32 text legitimately holds NULs
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    timeout_s: float = 20.0
-    total_timeout_s: float = 60.0
-    connect_timeout_s: float = 10.0
-    max_redirects: int = 5
-    max_bytes: int = 5 * 1024 * 1024
-    user_agent: str = DEFAULT_USER_AGENT
-    concurrency: int = 10
-    per_host_concurrency: int = 2
-    per_host_delay_s: float = 1.0
-    retries: int = 2
-    backoff_s: float = 1.0
-    max_retry_after_s: float = 60.0
-    transport: str = "aiohttp"  # aiohttp (faster, via httpx-aiohttp) | httpx
 
 
 @dataclass(frozen=True)
@@ -89,7 +72,7 @@ class Fetcher:
         self.transport = transport or _transport(s)
         self._headers = httpx.Headers(
             {
-                "User-Agent": s.user_agent,
+                "User-Agent": s.user_agent or default_user_agent(),
                 "Accept": "text/html,*/*;q=0.5",
                 "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
                 "Accept-Encoding": "gzip, deflate",
@@ -123,7 +106,7 @@ class Fetcher:
             except FetchError as exc:
                 if not exc.transient or attempt >= self.settings.retries:
                     raise
-                delay = getattr(exc, "retry_after", None) or self.settings.backoff_s * 2**attempt
+                delay = exc.retry_after or self.settings.backoff_s * 2**attempt
                 attempt += 1
                 await self._sleep(min(delay, self.settings.max_retry_after_s))
 
@@ -201,9 +184,12 @@ class Fetcher:
                 last_modified=response.headers.get("last-modified"),
             )
         if status == 429 or status >= 500:
-            error = FetchError(f"HTTP {status}", transient=True, status=status)
-            error.retry_after = _retry_after(response.headers.get("retry-after"))  # type: ignore[attr-defined]
-            raise error
+            raise FetchError(
+                f"HTTP {status}",
+                transient=True,
+                status=status,
+                retry_after=_retry_after(response.headers.get("retry-after")),
+            )
         if status != 200:
             raise FetchError(f"HTTP {status}", status=status)
         content_type = response.headers.get("content-type", "").lower()
@@ -255,7 +241,7 @@ def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=limits)
     if settings.transport != "aiohttp":
         raise ValueError(f"unknown transport {settings.transport!r}")
-    from monitor.transport import AiohttpTransport
+    from monitor.fetching.transport import AiohttpTransport
 
     return AiohttpTransport(max_connections=connections)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article
-from monitor.extract.blocks import BlockWalker
+from monitor.extraction.blocks import BlockWalker
 from monitor.snapshot import Snapshot
 
 

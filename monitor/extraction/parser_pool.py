@@ -20,15 +20,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from monitor.article import Article
-from monitor.extract import ExtractionError
+from monitor.errors import ExtractionError
 
-log = logging.getLogger("monitor.parsing")
+log = logging.getLogger("monitor.extraction.parser_pool")
 
 
 def parse_page(raw: bytes, charset: str | None, url: str) -> Article:
     """Decode and extract one page (in a worker)."""
-    from monitor.charset import decode
-    from monitor.extract import extract
+    from monitor.extraction.table import extract
+    from monitor.fetching.charset import decode
 
     return extract(decode(charset, raw)[1], url)
 

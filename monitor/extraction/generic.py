@@ -8,14 +8,13 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
-from monitor.extract import ExtractionError, extractor
-from monitor.extract.blocks import BlockWalker, element_text, normalize_byline
+from monitor.errors import ExtractionError
+from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
 
 MAIN_CANDIDATES = ("[itemprop=articleBody]", "article", "main", "[role=main]", "#content")
 PAGE_FURNITURE = "header, footer:not(.author-info), nav, aside, form, .comments, .related"
 
 
-@extractor("*")
 def extract_generic(html: str, url: str) -> Article:
     tree = LexborHTMLParser(html)
     meta = _metadata(tree)

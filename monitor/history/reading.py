@@ -1,4 +1,4 @@
-"""Library functions behind the read commands: list, history, diff, show, export."""
+"""The read side of history: what list, history, diff, show and export print."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.article import Article
-from monitor.diff import ArticleDiff, diff_articles
+from monitor.diffing.diff import ArticleDiff, diff_articles
+from monitor.diffing.render import DiffHeader
 from monitor.errors import NotFound
-from monitor.render import DiffHeader
+from monitor.history.models import load_article
 from monitor.snapshot import Snapshot
-from monitor.store import ArticleRow, Store, VersionRow
+from monitor.storage.articles import ArticleRow
+from monitor.storage.database import Store
+from monitor.storage.versions import VersionRow
 
 
 @dataclass(frozen=True)
@@ -34,78 +37,6 @@ class HistoryEntry:
             "pudate": self.pudate,
             "source": self.source,
         }
-
-
-def article_listing(store: Store) -> list[dict[str, object]]:
-    rows = store.conn.execute(
-        "SELECT id, url, title, state, versions_count AS versions, last_change_ts, failures, "
-        "last_error, last_check_at, next_check_at FROM articles ORDER BY id"
-    ).fetchall()
-    return [dict(r) for r in rows]
-
-
-def daemon_status(store: Store) -> dict[str, object]:
-    """Daemon liveness from its heartbeat, and what waits: a health check's data."""
-    import os
-    import socket
-    import time
-
-    now = int(time.time() * 1000)
-    row = store.conn.execute("SELECT * FROM daemon WHERE id = 1").fetchone()
-
-    def count(sql: str, *args: object) -> int:
-        return int(store.conn.execute(sql, args).fetchone()[0])
-
-    running = False
-    if row is not None and row["state"] == "running":
-        fresh = now - row["heartbeat_at"] < max(3 * row["tick_seconds"] * 1000, 120_000)
-        alive = True
-        if row["host"] == socket.gethostname():
-            try:
-                os.kill(row["pid"], 0)
-            except ProcessLookupError:
-                alive = False
-            except PermissionError:
-                pass
-        running = fresh and alive
-    failed = count("SELECT count(*) FROM deliveries WHERE state = 'failed'")
-    return {
-        "healthy": running and failed == 0,
-        "running": running,
-        "pid": row["pid"] if row else None,
-        "started_at": row["started_at"] if row else None,
-        "heartbeat_at": row["heartbeat_at"] if row else None,
-        "last_tick_at": row["last_tick_at"] if row else None,
-        "articles": count("SELECT count(*) FROM articles"),
-        "due": count(
-            "SELECT count(*) FROM articles WHERE state != 'stopped' AND next_check_at <= ?", now
-        ),
-        "failing": count("SELECT count(*) FROM articles WHERE failures > 0"),
-        "outbox_pending": count("SELECT count(*) FROM deliveries WHERE state = 'pending'"),
-        "outbox_failed": failed,
-    }
-
-
-def add_urls(store: Store, urls: list[str]) -> tuple[int, int, list[str]]:
-    """Register URLs; return (added, already known, one error line per bad URL)."""
-    import time
-
-    from monitor.errors import UrlError
-    from monitor.urls import normalize
-
-    added, known, errors = 0, 0, []
-    now = int(time.time() * 1000)
-    with store.write():
-        for raw in urls:
-            try:
-                url = normalize(raw)
-            except UrlError as exc:
-                errors.append(f"{raw!r}: {exc}")
-                continue
-            _, created = store.ensure_article(url, now)
-            added += created
-            known += not created
-    return added, known, errors
 
 
 def history(store: Store, ref: str) -> tuple[ArticleRow, list[HistoryEntry]]:
@@ -143,7 +74,7 @@ def diff(
         from_pudate=old.pudate,
         to_pudate=new.pudate,
     )
-    return header, diff_articles(store.load_article(old), store.load_article(new))
+    return header, diff_articles(load_article(store, old), load_article(store, new))
 
 
 def _with_text(store: Store, version: VersionRow, side: str) -> VersionRow:
@@ -164,7 +95,7 @@ def snapshot_of(store: Store, article: ArticleRow, version: VersionRow) -> str:
         return Snapshot(
             version.ts, version.title or article.title, article.url, "<p>(removed)</p>"
         ).render()
-    model: Article = store.load_article(version)
+    model: Article = load_article(store, version)
     return Snapshot(version.ts, _one_line(model.title), article.url, model.to_feed_html()).render()
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.article import Article, clean_text
-from monitor.extract import ExtractionError, extractor
-from monitor.extract.blocks import BlockWalker, element_text
-from monitor.extract.generic import extract_generic
+from monitor.errors import ExtractionError
+from monitor.extraction.blocks import BlockWalker, element_text
+from monitor.extraction.generic import extract_generic
 
 
-@extractor("www.nytimes.com", "nytimes.com")
 def extract_nyt_main(html: str, url: str) -> Article:
     tree = LexborHTMLParser(html)
     body = tree.css_first('section[name="articleBody"]')

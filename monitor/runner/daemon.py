@@ -17,48 +17,25 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from monitor.check import TARGET_COLUMNS, CheckResult, Target, run_checks, wall_clock_ms
+from monitor.clock import now_ms, seconds_ms
 from monitor.config import Config
-from monitor.fetch import Fetcher
-from monitor.notify import deliver
-from monitor.parsing import ParserPool
-from monitor.store import Store
+from monitor.errors import MonitorError
+from monitor.extraction.parser_pool import ParserPool
+from monitor.fetching.fetcher import Fetcher
+from monitor.notify.outbox import deliver
+from monitor.outcome import ArticleTarget, CheckOutcome
+from monitor.runner.check import run_checks
+from monitor.runner.status import daemon_status
+from monitor.runner.systemd import sd_notify
+from monitor.storage.database import Store
 
-log = logging.getLogger("monitor.daemon")
-
-_CLAIM = f"""
-UPDATE articles SET claimed_until = :lease
-WHERE id IN (SELECT id FROM articles WHERE state != 'stopped' AND next_check_at <= :now
-             AND (claimed_until IS NULL OR claimed_until <= :now)
-             ORDER BY next_check_at, id LIMIT :limit)
-RETURNING {TARGET_COLUMNS}
-"""
+log = logging.getLogger("monitor.runner.daemon")
 
 
-def sd_notify(message: str) -> None:
-    """Tell systemd about our state (Type=notify); nothing when not under systemd."""
-    path = os.environ.get("NOTIFY_SOCKET")
-    if not path:
-        return
-    address = "\0" + path[1:] if path.startswith("@") else path
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, contextlib.suppress(OSError):
-        sock.connect(address)
-        sock.sendall(message.encode("ascii"))
-
-
-def claim_due(store: Store, now: int, limit: int, lease_ms: int) -> list[Target]:
-    """Take up to `limit` due articles, most overdue first, in one statement.
-
-    The claim holds them for a lease, so a hung run's articles are claimable again
-    by themselves; recording a check (or a restart) clears it.
-    """
+def claim_due(store: Store, now: int, limit: int, lease_ms: int) -> list[ArticleTarget]:
+    """Take up to `limit` due articles, most overdue first, for a lease."""
     with store.write():
-        rows = store.conn.execute(
-            _CLAIM, {"lease": now + lease_ms, "now": now, "limit": limit}
-        ).fetchall()
-    targets = [Target(**dict(r)) for r in rows]
-    targets.sort(key=lambda t: t.id)
-    return targets
+        return store.claim_due(now, limit, lease_ms)
 
 
 def spread_overdue(store: Store, config: Config, now: int) -> int:
@@ -66,19 +43,13 @@ def spread_overdue(store: Store, config: Config, now: int) -> int:
     instead of fetching them all in the first second."""
     daemon = config.daemon
     with store.write():
-        overdue = store.conn.execute(
-            "SELECT count(*) FROM articles WHERE state != 'stopped' AND next_check_at <= ?", (now,)
-        ).fetchone()[0]
+        overdue = store.count_overdue(now)
         # As long as checking them at full batch rate would take, at most spread_seconds.
         window = min(daemon.spread_seconds, overdue * daemon.tick_seconds / daemon.batch_size)
-        window_ms = int(window * 1000)
+        window_ms = seconds_ms(window)
         if overdue and window_ms > 0:
-            store.conn.execute(
-                "UPDATE articles SET next_check_at = ? + abs(random() % ?) "
-                "WHERE state != 'stopped' AND next_check_at <= ?",
-                (now, window_ms, now),
-            )
-    return int(overdue)
+            store.spread_overdue(now, window_ms)
+    return overdue
 
 
 class Daemon:
@@ -100,7 +71,7 @@ class Daemon:
         self._refuse_second_daemon(store)
         self._release(store)  # claims of a previous run that died
         self._import_seeds(store)
-        spread_overdue(store, self.config, wall_clock_ms())
+        spread_overdue(store, self.config, now_ms())
         self._heartbeat(store, "running", started=True)
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -157,9 +128,6 @@ class Daemon:
         log.info("stopped")
 
     def _refuse_second_daemon(self, store: Store) -> None:
-        from monitor.api import daemon_status
-        from monitor.errors import MonitorError
-
         report = daemon_status(store)
         if report["running"]:
             store.close()
@@ -168,9 +136,7 @@ class Daemon:
     def _release(self, store: Store) -> None:
         """Abandoned checks change nothing: their articles stay due, unclaimed."""
         with store.write():
-            store.conn.execute(
-                "UPDATE articles SET claimed_until = NULL WHERE claimed_until IS NOT NULL"
-            )
+            store.release_claims()
 
     async def _tick_job(self) -> None:
         self._tick_task = asyncio.current_task()
@@ -189,15 +155,13 @@ class Daemon:
         store = self.store
         assert store is not None
         daemon = self.config.daemon
-        now = wall_clock_ms()
+        now = now_ms()
         if self._last_tick is not None and now - self._last_tick > 3 * daemon.tick_seconds * 1000:
             spread_overdue(store, self.config, now)  # woke from a long pause
         self._last_tick = now
         self._heartbeat(store, "running", tick=True)
         while not self.stopping:
-            batch = claim_due(
-                store, wall_clock_ms(), daemon.batch_size, int(daemon.lease_seconds * 1000)
-            )
+            batch = claim_due(store, now_ms(), daemon.batch_size, int(daemon.lease_seconds * 1000))
             if not batch:
                 break
             self._in_flight = {t.id for t in batch}
@@ -213,7 +177,7 @@ class Daemon:
             if len(batch) < daemon.batch_size:
                 break
         if not self.stopping:
-            report = await deliver(store, self.config, wall_clock_ms)
+            report = await deliver(store, self.config, now_ms)
             if report.sent or report.retrying or report.failed:
                 log.info(
                     "outbox: %d sent, %d to retry, %d given up",
@@ -222,7 +186,7 @@ class Daemon:
                     report.failed,
                 )
 
-    def _on_result(self, result: CheckResult) -> None:
+    def _on_result(self, result: CheckOutcome) -> None:
         self._in_flight.discard(result.article_id)
         level = logging.INFO if result.outcome != "unchanged" else logging.DEBUG
         log.log(level, "%s", result.line())
@@ -230,40 +194,25 @@ class Daemon:
     def _heartbeat(
         self, store: Store, state: str, *, started: bool = False, tick: bool = False
     ) -> None:
-        now = wall_clock_ms()
+        now = now_ms()
         with store.write():
             if started:
-                store.conn.execute(
-                    "INSERT OR REPLACE INTO daemon (id, pid, host, started_at, heartbeat_at, "
-                    "last_tick_at, tick_seconds, state) VALUES (1, ?, ?, ?, ?, NULL, ?, ?)",
-                    (
-                        os.getpid(),
-                        socket.gethostname(),
-                        now,
-                        now,
-                        self.config.daemon.tick_seconds,
-                        state,
-                    ),
-                )
+                tick_seconds = self.config.daemon.tick_seconds
+                store.record_start(os.getpid(), socket.gethostname(), now, tick_seconds)
             else:
-                store.conn.execute(
-                    "UPDATE daemon SET heartbeat_at = ?, state = ?, "
-                    "last_tick_at = CASE WHEN ? THEN ? ELSE last_tick_at END WHERE id = 1",
-                    (now, state, tick, now),
-                )
+                store.record_beat(now, state, tick=tick)
         if state == "running" and not started and not self.stopping:
             sd_notify("WATCHDOG=1")
 
     def _import_seeds(self, store: Store) -> None:
         seeds = self.config.daemon.seeds
-        has_articles = store.conn.execute("SELECT 1 FROM articles LIMIT 1").fetchone()
-        if not seeds or has_articles:
+        if not seeds or store.has_articles():
             return
         path = Path(seeds)
         if not path.is_dir():
             log.warning("seeds directory %s not found: starting with no articles", path)
             return
-        from monitor.importer import import_paths
+        from monitor.history.importing import import_paths
 
         summary = import_paths(store, [path])
         for error in summary.errors:
@@ -284,34 +233,6 @@ def _parser_pool(config: Config) -> ParserPool | None:
 
 
 def run_daemon(state_dir: Path, config: Config) -> int:
-    from monitor.loop import run
+    from monitor.event_loop import run
 
     return run(Daemon(state_dir, config).run())
-
-
-def configure_logging(fmt: str, level: str) -> None:
-    import json
-
-    class JsonFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            entry = {
-                "ts": round(record.created, 3),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-            if record.exc_info:
-                entry["error"] = self.formatException(record.exc_info)
-            return json.dumps(entry, ensure_ascii=False)
-
-    handler = logging.StreamHandler()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Third-party loggers can print notification URLs with their secrets: keep them quiet.
-    for noisy in ("apprise", "apscheduler", "httpx", "httpcore", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "apprise" else logging.ERROR)

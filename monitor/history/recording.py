@@ -9,8 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.article import Article
-from monitor.diff import diff_articles
-from monitor.store import Store, VersionRow
+from monitor.diffing.diff import diff_articles
+from monitor.errors import ExtractionError
+from monitor.extraction.feed import article_from_snapshot
+from monitor.extraction.table import extract
+from monitor.fetching.charset import decode
+from monitor.history.models import load_article
+from monitor.snapshot import parse
+from monitor.storage.database import Store
+from monitor.storage.versions import VersionRow
+from monitor.urls import normalize
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def record(
 
 def record_removal(store: Store, article_id: int, ts: int) -> Recorded:
     result = _append(store, article_id, _Sighting(ts, None, None, None, None, "fetch"))
-    store.conn.execute("UPDATE articles SET state = 'removed' WHERE id = ?", (article_id,))
+    store.mark_removed(article_id)
     store.refresh_article_summary(article_id)
     return result
 
@@ -114,16 +122,12 @@ def _insert(store: Store, article_id: int, s: _Sighting) -> None:
 def reextract(store: Store, article_id: int) -> int:
     """Re-run extraction on the kept raw HTML of fetched versions, keep their
     timestamps, and replay the succession; return how many versions changed text."""
-    from monitor.charset import decode
-    from monitor.extract import ExtractionError, extract
-
     changed = 0
-    url = store.conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
+    url = store.article_url(article_id)
     for version in store.versions(article_id):
-        raw_blob = _raw_blob(store, article_id, version.ts)
-        if raw_blob is None:
+        if version.raw_blob is None:
             continue
-        raw = store.get_blob(raw_blob)
+        raw = store.get_blob(version.raw_blob)
         try:
             model = extract(decode(None, raw)[1], url)
         except ExtractionError:
@@ -131,18 +135,8 @@ def reextract(store: Store, article_id: int) -> int:
         if model.fingerprint() == version.fingerprint and model.pudate == version.pudate:
             continue
         changed += 1
-        store.conn.execute(
-            "UPDATE versions SET title = ?, pudate = ?, fingerprint = ?, article_blob = ? "
-            "WHERE article_id = ? AND ts = ?",
-            (
-                model.title,
-                model.pudate,
-                model.fingerprint(),
-                store.put_blob(model.to_json().encode()),
-                article_id,
-                version.ts,
-            ),
-        )
+        blob = store.put_blob(model.to_json().encode())
+        store.replace_version_text(article_id, version.ts, model, blob)
     if changed:
         _rebuild_with(store, article_id, None)
     return changed
@@ -152,19 +146,19 @@ def _rebuild_with(store: Store, article_id: int, new: _Sighting | None) -> Recor
     """A sighting older than others: replay the article's whole succession in order."""
     sightings = [new] if new is not None else []
     for v in store.versions(article_id):
-        model = store.load_article(v) if v.fingerprint is not None else None
+        model = load_article(store, v) if v.fingerprint is not None else None
         sightings.append(
             _Sighting(
                 v.ts,
                 model,
                 v.article_blob,
                 v.snapshot_blob,
-                _raw_blob(store, article_id, v.ts),
+                v.raw_blob,
                 v.source,
             )
         )
-    for row in store.duplicate_observations(article_id):
-        sightings.append(_snapshot_sighting(store, row["ts"], row["snapshot_blob"]))
+    for dup in store.duplicate_sightings(article_id):
+        sightings.append(_snapshot_sighting(store, dup.ts, dup.snapshot_blob))
     store.clear_succession(article_id)
     result = Recorded(False, [])
     for sighting in sorted(sightings, key=lambda s: s.ts):
@@ -175,18 +169,7 @@ def _rebuild_with(store: Store, article_id: int, new: _Sighting | None) -> Recor
     return result
 
 
-def _raw_blob(store: Store, article_id: int, ts: int) -> str | None:
-    row = store.conn.execute(
-        "SELECT raw_blob FROM versions WHERE article_id = ? AND ts = ?", (article_id, ts)
-    ).fetchone()
-    return row["raw_blob"] if row else None
-
-
 def _snapshot_sighting(store: Store, ts: int, snapshot_blob: str) -> _Sighting:
-    from monitor.extract.feed import article_from_snapshot
-    from monitor.snapshot import parse
-    from monitor.urls import normalize
-
     snap = parse(store.get_blob(snapshot_blob).decode("utf-8"))
     model = article_from_snapshot(snap, normalize(snap.url))
     return _Sighting(ts, model, None, snapshot_blob, None, "import")
@@ -204,7 +187,7 @@ def _compute_change(
         kinds = ["restored"]
         store.set_change(article_id, ts, previous.ts, kinds, article.text_length(), 0)
         return Recorded(True, kinds, article.text_length(), 0)
-    diff = diff_articles(store.load_article(base), article)
+    diff = diff_articles(load_article(store, base), article)
     kinds = list(diff.kinds)
     if previous.fingerprint is None:
         same_text = base.fingerprint == article.fingerprint()
@@ -227,4 +210,4 @@ def _last_text_version(store: Store, article_id: int, before: int) -> VersionRow
 def _text_size(store: Store, version: VersionRow) -> int:
     if version.fingerprint is None:
         return 0
-    return store.load_article(version).text_length()
+    return load_article(store, version).text_length()

@@ -10,23 +10,15 @@ failures back off exponentially.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
-MINUTE = 60_000
-DAY = 24 * 60 * MINUTE
+from monitor.clock import DAY_MS, MINUTE_MS
+from monitor.config import SchedulePolicy
 
-
-@dataclass(frozen=True)
-class Policy:
-    # [age under (minutes), check every (minutes)], youngest first
-    steps: tuple[tuple[float, float], ...] = ((180, 15), (1440, 60), (10080, 240), (43200, 1440))
-    old_interval_minutes: float = 10080.0  # older than the last step: weekly
-    stop_after_days: float = 90.0  # no more checks after this long without a change
-    max_backoff_minutes: float = 1440.0  # failures double the interval up to this
-    jitter_fraction: float = 0.1  # +/- this share of the interval, per article
+MINUTE = MINUTE_MS
+DAY = DAY_MS
 
 
-def next_interval(policy: Policy, now: int, last_change: int, failures: int) -> int | None:
+def next_interval(policy: SchedulePolicy, now: int, last_change: int, failures: int) -> int | None:
     """Milliseconds until the next check, or None when the article is too old to watch."""
     age = max(0, now - last_change)
     if age >= policy.stop_after_days * DAY:
@@ -42,7 +34,7 @@ def next_interval(policy: Policy, now: int, last_change: int, failures: int) -> 
     return interval
 
 
-def jittered(policy: Policy, interval: int, rng: random.Random | None = None) -> int:
+def jittered(policy: SchedulePolicy, interval: int, rng: random.Random | None = None) -> int:
     """Spread checks of articles on the same schedule so they do not all fall due at once."""
     spread = interval * policy.jitter_fraction
     offset = (rng or random).uniform(-spread, spread)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
-from monitor.extract import ExtractionError, extractor, region
-from monitor.extract.blocks import BlockWalker, element_text, normalize_byline
-from monitor.extract.generic import extract_generic
+from monitor.errors import ExtractionError
+from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
+from monitor.extraction.generic import extract_generic
 
 BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
 
@@ -15,7 +15,6 @@ BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
 _ROOT_START = b'<article class="article-content"'
 
 
-@region("cn.nytimes.com", "m.cn.nytimes.com")
 def article_region(raw: bytes) -> bytes | None:
     """The article element (and anything after it up to the last </article>): all that
     extract_nytcn reads. None when the page does not have the expected template."""
@@ -26,7 +25,6 @@ def article_region(raw: bytes) -> bytes | None:
     return raw[start : end + len(b"</article>")]
 
 
-@extractor("cn.nytimes.com", "m.cn.nytimes.com")
 def extract_nytcn(html: str, url: str) -> Article:
     tree = LexborHTMLParser(html)
     root = tree.css_first("article.article-content")

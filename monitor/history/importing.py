@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.clock import now_ms
 from monitor.errors import MonitorError, SnapshotError, UrlError
-from monitor.extract.feed import article_from_snapshot
-from monitor.history import record
+from monitor.extraction.feed import article_from_snapshot
+from monitor.history.recording import record
 from monitor.snapshot import Snapshot, read_file
-from monitor.store import Store
+from monitor.storage.database import Store
 from monitor.urls import normalize
 
 SNAPSHOT_SUFFIXES = (".md", ".txt")
@@ -48,7 +48,7 @@ def import_paths(
     store: Store, paths: Iterable[Path], progress: Callable[[Path], None] | None = None
 ) -> ImportSummary:
     summary = ImportSummary()
-    versions_before = _count_versions(store)
+    versions_before = store.count_versions()
     batch: list[Path] = []
     for path in find_files(paths):
         batch.append(path)
@@ -58,14 +58,10 @@ def import_paths(
     if batch:
         _import_batch(store, batch, summary, progress)
     # Counted at the end: an out-of-order file can turn an earlier duplicate into a version.
-    summary.new_versions = _count_versions(store) - versions_before
+    summary.new_versions = store.count_versions() - versions_before
     recorded = summary.files - len(summary.errors) - summary.already_known
     summary.duplicates = recorded - summary.new_versions
     return summary
-
-
-def _count_versions(store: Store) -> int:
-    return int(store.conn.execute("SELECT count(*) FROM versions").fetchone()[0])
 
 
 def _import_batch(
@@ -85,19 +81,19 @@ def _import_batch(
             parsed.append((path, snap, text, url))
         if progress is not None:
             progress(path)
-    now_ms = int(time.time() * 1000)
+    now = now_ms()
     with store.write():
         for path, snap, text, url in parsed:
             try:
-                _import_one(store, snap, text, url, now_ms, summary)
+                _import_one(store, snap, text, url, now, summary)
             except MonitorError as exc:
                 summary.errors.append(f"{path}: {exc}")
 
 
 def _import_one(
-    store: Store, snap: Snapshot, text: str, url: str, now_ms: int, summary: ImportSummary
+    store: Store, snap: Snapshot, text: str, url: str, now: int, summary: ImportSummary
 ) -> None:
-    article_id, created = store.ensure_article(url, now_ms, snap.title)
+    article_id, created = store.ensure_article(url, now, snap.title)
     summary.articles.add(article_id)
     summary.new_articles += int(created)
     if store.seen(article_id, snap.ts):

@@ -1,0 +1,26 @@
+"""Time in the monitor: epoch milliseconds everywhere, and the units to count them in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+SECOND_MS = 1_000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+
+Clock = Callable[[], int]  # returns epoch ms; tests pass a fake one
+
+
+def now_ms() -> int:
+    """Wall-clock time as epoch milliseconds (version keys and schedules use it)."""
+    return int(time.time() * SECOND_MS)
+
+
+def seconds_ms(seconds: float) -> int:
+    return int(seconds * SECOND_MS)
+
+
+def hours_ms(hours: float) -> int:
+    return int(hours * HOUR_MS)

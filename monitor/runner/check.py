@@ -1,0 +1,277 @@
+"""One live check per article: fetch -> extract -> compare -> record -> alert.
+
+Fetches run concurrently; every result is written by the one writer (this task):
+everything that finished meanwhile goes into one transaction, with a savepoint per
+article, so a crash loses at most the checks in flight and a bug in one article's
+handling rolls back that article alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from monitor.article import Article
+from monitor.clock import Clock, now_ms
+from monitor.config import Config
+from monitor.errors import ExtractionError, FetchError
+from monitor.extraction.table import extract, page_digest
+from monitor.fetching.fetcher import Fetcher, Page
+from monitor.history.models import load_article
+from monitor.history.recording import record, record_removal
+from monitor.notify.policy import queue_alerts
+from monitor.outcome import ArticleTarget, ArticleUpdate, CheckOutcome, Outcome, PageMarks
+from monitor.runner.schedule import jittered, next_interval
+from monitor.storage.database import Store
+from monitor.urls import normalize
+
+if TYPE_CHECKING:
+    from monitor.extraction.parser_pool import ParserPool
+
+log = logging.getLogger("monitor.check")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One fetch's outcome on its way to the writer."""
+
+    target: ArticleTarget
+    page: Page | None = None
+    error: FetchError | None = None
+    digest: str | None = None  # of the part of a 200 page the extractor reads
+    parsed: Article | Exception | None = None  # extracted ahead by a parser pool
+
+
+async def run_checks(
+    store: Store,
+    config: Config,
+    batch: list[ArticleTarget],
+    *,
+    clock: Clock = now_ms,
+    fetcher: Fetcher | None = None,
+    parser: ParserPool | None = None,
+    on_result: Callable[[CheckOutcome], None] | None = None,
+) -> list[CheckOutcome]:
+    """Check a batch; with a `parser`, pages are parsed in its worker processes while
+    this one goes on fetching and writing."""
+    own = fetcher is None
+    active = fetcher or Fetcher(config.fetch)
+    results: list[CheckOutcome] = []
+    finished: asyncio.Queue[Fetched] = asyncio.Queue()
+
+    async def fetch_one(target: ArticleTarget) -> None:
+        try:
+            outcome = await fetch_target(active, config, target, parser)
+        except Exception as exc:  # a bug must not leave the loop waiting for this one
+            log.exception("fetching %s failed", target.url)
+            outcome = Fetched(target, error=FetchError(f"internal error: {exc!r}"))
+        finished.put_nowait(outcome)
+
+    tasks = [asyncio.create_task(fetch_one(t)) for t in batch]
+    try:
+        while len(results) < len(batch):
+            ready = [await finished.get()]
+            while not finished.empty():
+                ready.append(finished.get_nowait())
+            # Everything that finished meanwhile is recorded in one transaction: one
+            # commit per wake-up instead of one per article.
+            with store.write():
+                settled = [_apply_isolated(store, config, item, clock()) for item in ready]
+            results.extend(settled)
+            if on_result is not None:
+                for result in settled:
+                    on_result(result)
+    finally:
+        for task in tasks:
+            task.cancel()
+        if own:
+            await active.aclose()
+    return results
+
+
+async def fetch_target(
+    fetcher: Fetcher, config: Config, target: ArticleTarget, parser: ParserPool | None
+) -> Fetched:
+    """Fetch one article's page and work out what can be worked out off the writer."""
+    try:
+        page = await fetcher.fetch(config.fetch_url(target.url), target.etag, target.last_modified)
+    except FetchError as exc:
+        return Fetched(target, error=exc)
+    if page.status != 200:
+        return Fetched(target, page)
+    digest = page_digest(page.raw, target.url, page.content_type)
+    if parser is None or _known_bytes(target, digest):
+        return Fetched(target, page, digest=digest)
+    try:
+        parsed: Article | Exception = await parser.parse(page.raw, page.charset, target.url)
+    except Exception as exc:  # ExtractionError, or a bug: the writer deals with it
+        parsed = exc
+    return Fetched(target, page, digest=digest, parsed=parsed)
+
+
+def _known_bytes(target: ArticleTarget, digest: str | None) -> bool:
+    """The part of the page the extractor reads is what it was last time."""
+    return digest is not None and digest == target.page_digest and target.state == "active"
+
+
+def _apply_isolated(store: Store, config: Config, item: Fetched, now: int) -> CheckOutcome:
+    """One article's result inside the batch's transaction; a bug in one article's
+    handling rolls back that article alone. Database errors end the whole batch."""
+    target = item.target
+    try:
+        with store.savepoint("check_result"):
+            return apply_fetched(store, config, item, now)
+    except sqlite3.Error:
+        raise
+    except Exception as exc:
+        log.exception("checking %s failed", target.url)
+        update = ArticleUpdate(now, error=f"internal error: {exc!r}")
+        return CheckOutcome(target, "error", update, detail=f"internal error: {exc!r}")
+
+
+def apply_fetched(store: Store, config: Config, item: Fetched, now: int) -> CheckOutcome:
+    """Record one check: its versions or observation, the article's state and next
+    check, and its alerts, all in the caller's transaction."""
+    with store.write():
+        if item.error is not None:
+            result = _failed(store, config, item.target, item.error, now)
+        else:
+            assert item.page is not None
+            result = _fetched(store, config, item, item.page, now)
+        _save(store, config, result, now)
+        queue_alerts(store, config, result, now)
+    return result
+
+
+def _failed(
+    store: Store, config: Config, target: ArticleTarget, error: FetchError, now: int
+) -> CheckOutcome:
+    if error.status in (404, 410):
+        return _missing(store, config, target, f"HTTP {error.status}", now)
+    store.add_observation(target.id, now, "error", None)
+    update = ArticleUpdate(now, error=str(error), failures="increment")
+    return CheckOutcome(target, "error", update, detail=str(error))
+
+
+def _missing(
+    store: Store, config: Config, target: ArticleTarget, why: str, now: int
+) -> CheckOutcome:
+    seen = target.missing_count + 1
+    update = ArticleUpdate(now, error=why, missing="increment")
+    if target.state == "removed":
+        store.add_observation(target.id, now, "missing", None)
+        return CheckOutcome(target, "unchanged", update, detail="still removed")
+    if seen < config.check.removal_confirmations:
+        store.add_observation(target.id, now, "missing", None)
+        detail = f"{why}, {seen} of {config.check.removal_confirmations} before removal"
+        return CheckOutcome(target, "missing", update, detail=detail)
+    record_removal(store, target.id, now)
+    return CheckOutcome(target, "removed", update, ("removed",), why, now)
+
+
+def _succeeded(now: int, page: Page, digest: str | None) -> ArticleUpdate:
+    marks = PageMarks(page.etag, page.last_modified, digest)
+    return ArticleUpdate(
+        now, error=None, failures="reset", missing="reset", suspect="reset", page=marks
+    )
+
+
+def _fetched(store: Store, config: Config, item: Fetched, page: Page, now: int) -> CheckOutcome:
+    target = item.target
+    if page.status == 304:
+        store.add_observation(target.id, now, "unchanged", None)
+        update = ArticleUpdate(now, error=None, failures="reset", missing="reset")
+        return CheckOutcome(target, "unchanged", update, detail="304")
+    if page.url != config.fetch_url(target.url) and not _same_article(config, target.url, page.url):
+        return _missing(store, config, target, f"redirected to {page.url}", now)
+    digest = item.digest if item.page is page else None
+    if digest is None:
+        digest = page_digest(page.raw, target.url, page.content_type)
+    if _known_bytes(target, digest):
+        # Same bytes where the article is: unchanged, and no need to parse the page.
+        store.add_observation(target.id, now, "duplicate", None)
+        return CheckOutcome(target, "unchanged", _succeeded(now, page, digest))
+    try:
+        article = _extracted(target, page, item)
+    except ExtractionError as exc:
+        store.add_observation(target.id, now, "error", None)
+        update = ArticleUpdate(now, error=str(exc), failures="increment")
+        return CheckOutcome(target, "error", update, detail=f"extraction: {exc}")
+    return _compared(store, config, target, page, article, digest, now)
+
+
+def _compared(
+    store: Store,
+    config: Config,
+    target: ArticleTarget,
+    page: Page,
+    article: Article,
+    digest: str | None,
+    now: int,
+) -> CheckOutcome:
+    """The extracted article against the latest version: unchanged, suspect, or recorded."""
+    latest = store.latest_version(target.id)
+    if (
+        latest is not None
+        and latest.fingerprint == article.fingerprint()
+        and latest.pudate == article.pudate
+    ):
+        # Unchanged: the cheap path, one small observation row and the article's counters.
+        store.add_observation(target.id, now, "duplicate", latest.ts)
+        return CheckOutcome(target, "unchanged", _succeeded(now, page, digest))
+    if latest is not None and latest.fingerprint is not None and target.suspect_count < 1:
+        before = load_article(store, latest).text_length()
+        if article.text_length() < before * config.check.shrink_ratio:
+            detail = f"text shrank from {before} to {article.text_length()} chars; held as suspect"
+            store.add_observation(target.id, now, "suspect", None)
+            update = ArticleUpdate(now, error=detail, failures="increment", suspect="increment")
+            return CheckOutcome(target, "error", update, detail=detail)
+    recorded = record(store, target.id, now, article, source="fetch", raw_html=page.raw)
+    update = _succeeded(now, page, digest)
+    if not recorded.new_version:
+        return CheckOutcome(target, "unchanged", update)
+    kind: Outcome = "new" if "first" in recorded.kinds else "changed"
+    if "restored" in recorded.kinds:
+        kind = "restored"
+    return CheckOutcome(target, kind, update, tuple(recorded.kinds), version_ts=now)
+
+
+def _extracted(target: ArticleTarget, page: Page, item: Fetched) -> Article:
+    parsed = item.parsed if item.page is page else None
+    if parsed is None:
+        return extract(page.text(), target.url)
+    if isinstance(parsed, Exception):
+        raise parsed
+    return parsed
+
+
+def _same_article(config: Config, canonical: str, final_url: str) -> bool:
+    for prefix, target in config.mirrors:
+        if final_url.startswith(target):
+            final_url = prefix + final_url[len(target) :]
+            break
+    try:
+        return normalize(final_url) == canonical
+    except Exception:  # any URL the normalizer refuses is another article
+        return False
+
+
+def _save(store: Store, config: Config, result: CheckOutcome, now: int) -> None:
+    """The article's new state and next check, written in one UPDATE."""
+    target, update = result.target, result.update
+    if result.version_ts is not None:  # the last change may have moved: ask the database
+        changed, added = store.change_basis(target.id)
+    else:
+        changed, added = target.last_change_ts or target.added_at, target.added_at
+    # A version key is the time it was seen; an imported archive may be old, but the
+    # article's watch starts when it was added.
+    failures = {"keep": target.failures, "reset": 0, "increment": target.failures + 1}[
+        update.failures
+    ]
+    interval = next_interval(config.schedule, now, max(changed, added), failures)
+    next_check = None if interval is None else now + jittered(config.schedule, interval)
+    store.save_check(target.id, update, next_check)
