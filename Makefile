@@ -1,38 +1,51 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    install into .venv and run the daemon (imports seeds/ on first start)
-#   make test   install into .venv, then lint, type-check and run every test
+#   make test   install into .venv with the dev tools, then lint, type-check and run every test
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+CODE := monitor tests bench support
 
-.PHONY: run test quick-test lint install bench clean
+.PHONY: run test quick-test lint install install-dev bench clean
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# The daemon needs the runtime dependencies only.
+$(RUNTIME): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+# Tests, linters and type checks need the pinned dev tools too.
+$(DEV): pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV) $(RUNTIME)
 
-install: $(STAMP)
+install: $(RUNTIME)
 
-run: $(STAMP)
+install-dev: $(DEV)
+
+run: $(RUNTIME)
 	$(BIN)/monitor run
 
-lint: $(STAMP)
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+lint: $(DEV)
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
 
-quick-test: $(STAMP)
+quick-test: $(DEV)
 	$(BIN)/pytest -q -m 'not slow'
 
 # Benchmarks (needs nginx and wrk: apt-get install nginx-light wrk); prints a table and
 # writes bench/out/results.json.
-bench: $(STAMP)
+bench: $(DEV)
 	@command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq nginx-light wrk)
 	$(BIN)/python -m bench

@@ -11,13 +11,12 @@ import html
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 BlockKind = Literal["p", "h", "img"]
 
 _SPACE_LIKE = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
-_ALL_SPACE = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 
 
 def clean_text(value: str) -> str:
@@ -52,7 +51,6 @@ class Article:
     body: tuple[Block, ...] = ()
     footer: tuple[str, ...] = ()
     url: str = ""
-    meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     def lines(self) -> list[tuple[str, str]]:
         """The compared content as (section, text) lines in reading order."""
@@ -92,7 +90,7 @@ class Article:
         """
         cached: str | None = self.__dict__.get("_fingerprint")
         if cached is None:
-            squeezed = _ALL_SPACE.sub("", self.canonical_text())
+            squeezed = _SPACE_LIKE.sub("", self.canonical_text())
             cached = hashlib.sha256(squeezed.encode("utf-8")).hexdigest()[:32]
             object.__setattr__(self, "_fingerprint", cached)  # frozen: memoize by hand
         return cached
@@ -118,7 +116,6 @@ class Article:
             body=tuple(Block(**b) for b in raw.get("body", [])),
             footer=tuple(raw.get("footer", [])),
             url=raw.get("url", ""),
-            meta=raw.get("meta", {}),
         )
 
     def to_feed_html(self) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.clock import SECOND_MS
 from monitor.diffing.diff import ArticleDiff, BlockChange
 
 SECTION_LABEL = {
@@ -100,7 +101,7 @@ def _visible_diff(diff: ArticleDiff, context: int | None) -> ArticleDiff:
 
 
 def local_time(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    return datetime.fromtimestamp(ts_ms / SECOND_MS).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _location(change: BlockChange, diff: ArticleDiff) -> str:

@@ -307,7 +307,7 @@ class BlockWalker:
             self.add_text_block("p", text)
 
     def add_text_block(self, kind: str, raw: str) -> None:
-        # Keep <br> breaks as "\n" until footer detection has run; see finish_footer.
+        # Keep <br> breaks as "\n" until footer detection has run; see finish().
         lines = [clean_text(x) for x in raw.split("\n")]
         text = "\n".join(x for x in lines if x)
         if text:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import socket
 
-from monitor.clock import now_ms
+from monitor.clock import MINUTE_MS, now_ms, seconds_ms
 from monitor.storage.daemon_state import Heartbeat
 from monitor.storage.database import Store
 
-MIN_STALE_MS = 120_000  # a heartbeat older than this (or 3 ticks) means not running
+MIN_STALE_MS = 2 * MINUTE_MS  # a heartbeat older than this (or 3 ticks) means not running
 
 
 def daemon_status(store: Store) -> dict[str, object]:
@@ -32,7 +32,7 @@ def daemon_status(store: Store) -> dict[str, object]:
 def _alive(beat: Heartbeat, now: int) -> bool:
     if beat.state != "running":
         return False
-    fresh = now - beat.heartbeat_at < max(3 * beat.tick_seconds * 1000, MIN_STALE_MS)
+    fresh = now - beat.heartbeat_at < max(seconds_ms(3 * beat.tick_seconds), MIN_STALE_MS)
     if beat.host == socket.gethostname():
         try:
             os.kill(beat.pid, 0)

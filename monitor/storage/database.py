@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from monitor.clock import seconds_ms
 from monitor.errors import NotFound
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.blobs import BlobQueries
@@ -52,7 +53,7 @@ class Store(
                 path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {seconds_ms(BUSY_TIMEOUT_S)}")
         self.conn = conn
         if not readonly:
             # Content blobs are a few KB each and overflow pages waste half a page on
