@@ -21,7 +21,7 @@ from monitor.article import Article, Block
 from monitor.extraction.feed import article_from_snapshot
 from monitor.snapshot import Snapshot, read_file
 from monitor.urls import normalize
-from tests.pages import nyt_page
+from support.pages import nyt_page
 
 ROOT = Path(__file__).resolve().parent.parent
 CANONICAL_PREFIX = "https://cn.nytimes.com/bench/20250101/"

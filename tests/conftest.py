@@ -1,3 +1,9 @@
+"""Fixtures shared by every test, and the Hypothesis profiles.
+
+Helpers and constants live in the `support` package; import them from there.
+Hypothesis runs the "quick" profile unless HYPOTHESIS_PROFILE names another ("ci").
+"""
+
 from __future__ import annotations
 
 import os
@@ -5,39 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from hypothesis import settings
 
-from monitor.article import Article
-from monitor.cli import main
-from monitor.extraction.feed import article_from_snapshot
-from monitor.snapshot import read_file
-from monitor.urls import normalize
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
-COMMITTED = DATA / "corpus"
-SEEDS = ROOT / "seeds"
-SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
-
-BIDEN_OLD, BIDEN_NEW = COMMITTED / "1042628.md", COMMITTED / "1042597.md"
-YEN_OLD, YEN_NEW = COMMITTED / "1042600.md", COMMITTED / "1042532.md"
-MENG_OLD, MENG_NEW = COMMITTED / "1047301.md", COMMITTED / "1046447.md"
-
-
-def committed_files() -> list[Path]:
-    return sorted(COMMITTED.glob("*.md")) + sorted(SEEDS.glob("*.txt"))
-
-
-def all_corpus_files() -> list[Path]:
-    """The shared corpus when present, else the files committed in the repo."""
-    if SHARED_CORPUS.is_dir():
-        return sorted(SHARED_CORPUS.glob("nyt*/*.md")) + sorted(SEEDS.glob("*.txt"))
-    return committed_files()
-
-
-def load_article(path: Path) -> Article:
-    snap, _ = read_file(path)
-    return article_from_snapshot(snap, normalize(snap.url))
+settings.register_profile("quick", max_examples=25, deadline=None)
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "quick")
 
 
 @pytest.fixture
@@ -52,7 +31,3 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
 @pytest.fixture
 def cli(state_dir: Path) -> CliRunner:
     return CliRunner()
-
-
-def run(runner: CliRunner, *args: str) -> Result:
-    return runner.invoke(main, list(args), catch_exceptions=False, env=dict(os.environ))

@@ -6,7 +6,7 @@ import pytest
 
 from monitor.errors import SnapshotError
 from monitor.snapshot import MAX_FILE_BYTES, Snapshot, parse, read_file
-from tests.conftest import all_corpus_files, committed_files
+from support.corpus import all_corpus_files, committed_files
 
 GOOD = "<!--1689302222000-->\n[标题](https://cn.nytimes.com/china/20230714/x/)\n------\n\n<p>正文</p>\n"
 

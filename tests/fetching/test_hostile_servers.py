@@ -1,4 +1,8 @@
-"""Hostile servers and hostile files: bounded errors, never a crash or a false edit."""
+"""Hostile servers: bounded errors, never a crash or a false edit.
+
+Hostile files are in tests/core/test_hostile_files.py, hostile HTML in
+tests/extraction/test_hostile_html.py.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from monitor.errors import ExtractionError, SnapshotError
-from monitor.extraction.feed import article_from_feed_html
-from monitor.extraction.table import extract
-from monitor.snapshot import Snapshot, parse, read_file
-from tests.conftest import BIDEN_OLD, ROOT, load_article
-from tests.pages import nyt_page
-from tests.server import Route, page_server
+from monitor.snapshot import Snapshot, read_file
+from support.corpus import BIDEN_OLD, ROOT, load_article
+from support.pages import nyt_page
+from support.server import Route, page_server
 
 BASE = "https://cn.nytimes.com/usa/20240701/"
 
@@ -193,128 +192,3 @@ def test_hostile_servers_give_bounded_errors_and_others_go_on(
     assert {a["versions"] for a in json.loads(history.stdout)} == {1}
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak_kb < 600 * 1024, f"a child used {peak_kb // 1024} MB"
-
-
-# -- hostile files: property-based fuzzing --------------------------------------------
-
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-lines = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=80)
-
-
-@FUZZ
-@given(st.text(max_size=400))
-def test_parser_never_crashes_on_any_text(text: str) -> None:
-    try:
-        parse(text, "fuzz.md")
-    except SnapshotError as exc:
-        assert str(exc).startswith("fuzz.md:") and "\n" not in str(exc)
-
-
-@FUZZ
-@given(st.integers(min_value=0, max_value=10**15), lines, lines, lines)
-def test_parser_round_trips_or_rejects_near_valid_files(
-    ts: int, title: str, url_tail: str, html: str
-) -> None:
-    text = f"<!--{ts}-->\n[{title}](https://cn.nytimes.com/{url_tail})\n------\n\n{html}\n"
-    try:
-        snap = parse(text, "f.md")
-    except SnapshotError as exc:
-        assert exc.line in (1, 2, 3, 4, 5, 6) and exc.message
-    else:
-        assert snap.render() == text
-
-
-html_fragments = st.lists(
-    st.sampled_from(
-        [
-            "<p>",
-            "</p>",
-            "<div>",
-            "</div>",
-            "<figure>",
-            "</figure>",
-            "<img src='x'>",
-            "<small>",
-            "</small>",
-            "<b>",
-            "</b>",
-            "<section>",
-            "</section>",
-            "<footer>",
-            "</footer>",
-            "<br>",
-            "<address>",
-            "</address>",
-            '<time pudate="2024">',
-            "</time>",
-            "<script>",
-            "</script>",
-            "<table>",
-            "<td>",
-            "<!--",
-            "-->",
-            "&amp;",
-            "&#0;",
-            "&#xD800;",
-            "<",
-            ">",
-            "文字",
-            "text ",
-            "翻译：",
-            "\x00",
-            "<svg>",
-            "<figcaption>",
-            "<cite>",
-            "<li>",
-            "<ul>",
-            "<h2>",
-        ]
-    ),
-    max_size=60,
-).map("".join)
-
-
-@FUZZ
-@given(html_fragments)
-def test_feed_extractor_never_crashes(html: str) -> None:
-    article = article_from_feed_html(html, title="t", url="https://cn.nytimes.com/a/")
-    assert article.canonical_text().startswith("# t\n")
-
-
-@FUZZ
-@given(
-    html_fragments,
-    st.sampled_from(
-        [
-            "https://cn.nytimes.com/a/",
-            "https://example.org/a",
-            "https://www.nytimes.com/zh-hans/a.html",
-        ]
-    ),
-)
-def test_live_extractors_never_crash(html: str, url: str) -> None:
-    try:
-        article = extract(
-            f"<html><body><article class='article-content'>{html}</article></body></html>", url
-        )
-    except ExtractionError as exc:
-        assert str(exc)
-    else:
-        article.fingerprint()
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"",
-        b"\xff\xfe\x00",
-        b"<!--1-->\r\n[t](https://a.b/)\r\n",
-        "<!--1-->\n[t](https://a.b/)\n------\n\n<p>x</p>\n".encode("utf-16"),
-    ],
-)
-def test_odd_files_are_clear_errors(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "odd.md"
-    path.write_bytes(data)
-    with pytest.raises(SnapshotError) as info:
-        read_file(path)
-    assert str(info.value).startswith(f"{path}:")

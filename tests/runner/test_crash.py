@@ -17,11 +17,12 @@ from click.testing import CliRunner
 
 from monitor.article import Article, Block
 from monitor.snapshot import Snapshot, read_file
-from tests.conftest import BIDEN_OLD, load_article, run
-from tests.daemon_helpers import DaemonProcess, query, wait_for, write_config
-from tests.pages import nyt_page
-from tests.receivers import Webhook, free_port, webhook
-from tests.server import PageServer, Route, page_server
+from support.cli import run
+from support.corpus import BIDEN_OLD, load_article
+from support.daemon import DaemonProcess, query, wait_for, write_config
+from support.pages import nyt_page
+from support.receivers import Webhook, free_port, webhook
+from support.server import PageServer, Route, page_server
 
 pytestmark = pytest.mark.slow
 ARTICLES = 5

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from support.corpus import ROOT
 
 UNIT = ROOT / "systemd" / "article-monitor.service"
 ANALYZE = shutil.which("systemd-analyze")

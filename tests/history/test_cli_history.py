@@ -8,7 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from monitor.snapshot import Snapshot, read_file
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, COMMITTED, SEEDS, YEN_NEW, YEN_OLD, run
+from support.cli import run
+from support.corpus import BIDEN_NEW, BIDEN_OLD, COMMITTED, SEEDS, YEN_NEW, YEN_OLD
 
 BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
 
@@ -175,6 +176,17 @@ def test_list_and_errors_for_unknown_articles(cli: CliRunner) -> None:
     assert bad_ts.exit_code == 1 and "no version at 123" in bad_ts.output
 
 
+def test_add_validates_and_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text(f"# watch these\n{BIDEN}dual/\nhttps://example.org/news/1\n")
+    result = run(cli, "add", BIDEN, "ftp://nope", "--from-file", str(listing))
+    assert result.exit_code == 1
+    assert "2 added, 1 already known, 1 errors" in result.output
+    assert "error: 'ftp://nope': not an http(s) URL" in result.output
+    again = run(cli, "add", BIDEN + "?utm_source=RSS")
+    assert again.exit_code == 0 and "0 added, 1 already known" in again.output
+
+
 def test_export_reimports_to_the_same_history(
     cli: CliRunner, tmp_path: Path, monkeypatch: object
 ) -> None:
@@ -191,14 +203,3 @@ def test_export_reimports_to_the_same_history(
 def test_commands_without_a_database_fail_cleanly(cli: CliRunner) -> None:
     result = run(cli, "list")
     assert result.exit_code == 1 and "no database" in result.output
-
-
-def test_compressed_content_round_trips_and_old_format_reads() -> None:
-    import zlib
-
-    from monitor.storage.compression import pack, unpack
-
-    text = BIDEN_OLD.read_bytes()
-    packed = pack(text)
-    assert unpack(packed) == text and len(packed) < len(zlib.compress(text, 9))
-    assert unpack(b"\x00" + zlib.compress(b"plain")) == b"plain"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
+from support.corpus import ROOT
 
 DEADLINE_S = 30.0
 

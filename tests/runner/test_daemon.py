@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, ROOT, load_article
-from tests.daemon_helpers import DaemonProcess, NotifySocket, query, wait_for, write_config
-from tests.pages import nyt_page
-from tests.receivers import free_port, html_part, smtp_server, webhook
-from tests.server import PageServer, Route, page_server
+from support.corpus import BIDEN_NEW, BIDEN_OLD, ROOT, load_article
+from support.daemon import DaemonProcess, NotifySocket, query, wait_for, write_config
+from support.pages import nyt_page
+from support.receivers import free_port, html_part, smtp_server, webhook
+from support.server import PageServer, Route, page_server
 
 pytestmark = pytest.mark.slow
 PATH = "/usa/20240701/biden-campaign-debate-scramble/"

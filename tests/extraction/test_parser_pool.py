@@ -15,11 +15,9 @@ import pytest
 from monitor.errors import ExtractionError
 from monitor.extraction.parser_pool import ParserPool
 from monitor.extraction.table import extract
-from tests.conftest import BIDEN_OLD, load_article
-from tests.daemon_helpers import wait_for
-from tests.pages import nyt_page
-
-ROOT = Path(__file__).resolve().parent.parent
+from support.corpus import BIDEN_OLD, ROOT, load_article
+from support.daemon import wait_for
+from support.pages import nyt_page
 
 
 def _alive(pid: int) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from monitor.fetching.fetcher import Fetcher, Page
-from tests.server import PageServer, Route, page_server
+from support.server import PageServer, Route, page_server
 
 TRANSPORTS = ["aiohttp", "httpx"]
 
@@ -131,14 +131,3 @@ def test_only_get_goes_through_the_aiohttp_transport() -> None:
 
     with pytest.raises(httpx.UnsupportedProtocol, match="only GET"):
         asyncio.run(go())
-
-
-def test_the_async_parts_run_on_uvloop() -> None:
-    import uvloop
-
-    from monitor.event_loop import run
-
-    async def loop_type() -> type:
-        return type(asyncio.get_running_loop())
-
-    assert run(loop_type()) is uvloop.Loop

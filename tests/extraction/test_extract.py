@@ -1,49 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from monitor.article import Article, Block
-from monitor.errors import UrlError
 from monitor.extraction.blocks import image_identity
 from monitor.extraction.feed import article_from_feed_html
-from monitor.urls import normalize
-from tests.conftest import COMMITTED, MENG_NEW, MENG_OLD, all_corpus_files, load_article
+from support.corpus import BIDEN_OLD, COMMITTED, MENG_NEW, MENG_OLD, all_corpus_files, load_article
+from support.pages import nyt_main_page, nyt_page
 
-URL = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
-
-
-@pytest.mark.parametrize(
-    "variant",
-    [
-        URL,
-        URL + "dual/",
-        URL + "zh-hant/",
-        URL + "?utm_source=RSS",
-        URL + "#comments",
-        URL.rstrip("/"),
-        "http://CN.nytimes.com/usa/20240701/biden-campaign-debate-scramble/dual/?utm_source=RSS",
-        "https://m.cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/",
-    ],
-)
-def test_url_variants_share_one_key(variant: str) -> None:
-    assert normalize(variant) == URL
-
-
-def test_other_sites_keep_identifying_query() -> None:
-    assert (
-        normalize("https://Example.org/story?id=42&utm_medium=x#top")
-        == "https://example.org/story?id=42"
-    )
-
-
-@pytest.mark.parametrize(
-    "bad", ["", "ftp://x.org/a", "notaurl", "https:///path", "http://a b.org/"]
-)
-def test_bad_urls(bad: str) -> None:
-    with pytest.raises(UrlError):
-        normalize(bad)
+BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
 
 
 def test_weserv_proxy_and_renditions_map_to_one_image() -> None:
@@ -143,7 +111,6 @@ def test_entities_and_nfc() -> None:
 def test_live_page_of_an_unchanged_article_gives_the_same_text(path: Path) -> None:
     from monitor.extraction.table import extract
     from monitor.snapshot import read_file
-    from tests.pages import nyt_main_page, nyt_page
 
     art = load_article(path)
     if art.url.startswith("https://cn.nytimes.com/"):
@@ -153,3 +120,18 @@ def test_live_page_of_an_unchanged_article_gives_the_same_text(path: Path) -> No
         pages = [nyt_main_page(snap.title, snap.html, token="1")]
     for page in pages:
         assert extract(page, art.url).canonical_text() == art.canonical_text()
+
+
+def test_page_digest_covers_exactly_the_article() -> None:
+    from monitor.extraction.table import page_digest
+
+    old = load_article(BIDEN_OLD)
+    a = nyt_page(old, token="1").encode()
+    b = nyt_page(old, token="2").encode()
+    assert a != b
+    assert page_digest(a, BIDEN, "text/html") == page_digest(b, BIDEN, "text/html") is not None
+    assert page_digest(a, BIDEN, "text/html; charset=gbk") != page_digest(a, BIDEN, "text/html")
+    edited = nyt_page(dataclasses.replace(old, title="新"), token="1").encode()
+    assert page_digest(edited, BIDEN, "text/html") != page_digest(a, BIDEN, "text/html")
+    assert page_digest(b"<html><body><p>x</p></body></html>", BIDEN, "text/html") is None
+    assert page_digest(a, "https://example.org/a", "text/html") is None  # generic: no fast path

@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.config import Config, NotifySettings, NotifyTarget, load
+from monitor.config import Config, NotifySettings, NotifyTarget
 from monitor.errors import FetchError
-from monitor.masking import mask_url
 from monitor.notify.outbox import deliver
 from monitor.notify.policy import queue_alerts, routed_targets
 from monitor.outcome import ArticleTarget, ArticleUpdate, CheckOutcome
 from monitor.runner.check import Fetched, apply_fetched
 from monitor.storage.database import Store
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article, run
-from tests.pages import nyt_page
-from tests.receivers import html_part, smtp_server, webhook
-from tests.server import PageServer, Route, page_server
+from support.cli import run
+from support.corpus import BIDEN_NEW, BIDEN_OLD, load_article
+from support.pages import nyt_page
+from support.receivers import html_part, smtp_server, webhook
+from support.server import PageServer, Route, page_server
 
 BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
 PATH = "/usa/20240701/biden-campaign-debate-scramble/"
@@ -71,25 +71,6 @@ def test_outbox_lists_failures_and_retry_requeues(
     assert "pending" in text and "hunter2secret" not in text
 
 
-def test_config_masks_secrets_and_names_bad_keys(
-    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = tmp_path / "c.toml"
-    config.write_text(f'[notify]\ntargets = ["{SECRET_URL}"]\n[daemon]\ntick_seconds = 5\n')
-    shown = run(cli, "--config", str(config), "config")
-    data = json.loads(shown.output)
-    assert data["daemon"]["tick_seconds"] == 5.0
-    assert "hunter2secret" not in shown.output and "****" in shown.output
-    assert data["schedule"]["stop_after_days"] == 90.0
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[daemon]\ntick_secnds = 5\n")
-    result = run(cli, "--config", str(bad), "config")
-    assert result.exit_code == 1
-    assert result.output.strip() == f"error: {bad}: daemon.tick_secnds: unknown setting"
-    bad.write_text('[fetch]\ntimeout_s = "soon"\n')
-    assert "fetch.timeout_s: expected float" in run(cli, "--config", str(bad), "config").output
-
-
 def test_notify_test_reports_each_target(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     with smtp_server() as (mailbox, mail_url), webhook() as hook:
         monkeypatch.setenv("MONITOR_NOTIFY", f"{mail_url} {hook.url} {SECRET_URL}")
@@ -99,14 +80,6 @@ def test_notify_test_reports_each_target(cli: CliRunner, monkeypatch: pytest.Mon
         assert [line.split()[0] for line in lines] == ["ok", "ok", "FAILED"]
         assert "hunter2secret" not in result.output
         assert len(mailbox.messages) == 1 and len(hook.posts) == 1
-
-
-def test_status_is_unhealthy_without_a_daemon(cli: CliRunner) -> None:
-    run(cli, "add", BIDEN)
-    result = run(cli, "status", "--json")
-    assert result.exit_code == 1
-    report = json.loads(result.output)
-    assert report["running"] is False and report["due"] == 1 and report["articles"] == 1
 
 
 # -- what notifies: units over a real SQLite store, no network ------------------------
@@ -244,35 +217,3 @@ def test_a_resent_alert_carries_the_same_key_by_webhook_and_email(tmp_path: Path
     mail_keys = [m["X-Article-Monitor-Alert"] for m in mailbox.messages]
     assert hook.keys == mail_keys == ["1.10", "2.11", "1.10"]
     assert [p["message"] for p in hook.once_each()] == [p["message"] for p in hook.posts[:2]]
-
-
-def test_mask_url_hides_passwords_and_unknown_schemes() -> None:
-    assert "hunter2secret" not in mask_url(SECRET_URL)
-    assert mask_url("nosuchservice://token@abc") == "nosuchservice://****"
-
-
-def test_env_targets_add_to_file_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text('[notify]\ntargets = [{ url = "json://a/x", sites = ["cn.nytimes.com"] }]\n')
-    monkeypatch.setenv("MONITOR_NOTIFY", "json://b/y json://c/z")
-    config = load(path)
-    assert [t.url for t in config.notify.targets] == ["json://a/x", "json://b/y", "json://c/z"]
-    assert config.notify.targets[0].sites == ("cn.nytimes.com",)
-
-
-def test_example_config_documents_every_setting_with_its_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from dataclasses import fields, replace
-
-    from tests.conftest import ROOT
-
-    for var in ("MONITOR_NOTIFY", "MONITOR_MIRRORS"):
-        monkeypatch.delenv(var, raising=False)
-    example = ROOT / "monitor.example.toml"
-    loaded = load(example)
-    assert replace(loaded, source="defaults") == Config()
-    text = example.read_text()
-    for section in ("fetch", "check", "schedule", "daemon", "notify"):
-        for f in fields(getattr(Config(), section)):
-            assert f"\n{f.name} = " in text, f"{section}.{f.name} is not documented"

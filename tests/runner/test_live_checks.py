@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.article import Block
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, load_article, run
-from tests.pages import nyt_page
-from tests.server import PageServer, Route, page_server
+from support.cli import run
+from support.corpus import BIDEN_NEW, BIDEN_OLD, load_article
+from support.pages import nyt_page
+from support.server import PageServer, Route, page_server
 
 BIDEN = "https://cn.nytimes.com/usa/20240701/biden-campaign-debate-scramble/"
 PATH = "/usa/20240701/biden-campaign-debate-scramble/"
@@ -144,17 +145,6 @@ def test_suspect_shrink_is_held_until_confirmed(cli: CliRunner, server: PageServ
     assert _check(cli)[0]["outcome"] == "changed"  # seen again: confirmed
 
 
-def test_add_validates_and_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
-    listing = tmp_path / "urls.txt"
-    listing.write_text(f"# watch these\n{BIDEN}dual/\nhttps://example.org/news/1\n")
-    result = run(cli, "add", BIDEN, "ftp://nope", "--from-file", str(listing))
-    assert result.exit_code == 1
-    assert "2 added, 1 already known, 1 errors" in result.output
-    assert "error: 'ftp://nope': not an http(s) URL" in result.output
-    again = run(cli, "add", BIDEN + "?utm_source=RSS")
-    assert again.exit_code == 0 and "0 added, 1 already known" in again.output
-
-
 def test_generic_site_first_sight(
     cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,45 +228,6 @@ def test_unchanged_article_region_skips_parsing(
     _serve(server, nyt_page(edited, token="third"))
     [result] = _check(cli)  # a failure in one article's handling is that article's error
     assert result["outcome"] == "error" and "the page was parsed" in str(result["detail"])
-
-
-def test_page_digest_covers_exactly_the_article() -> None:
-    from monitor.extraction.table import page_digest
-
-    old = load_article(BIDEN_OLD)
-    a = nyt_page(old, token="1").encode()
-    b = nyt_page(old, token="2").encode()
-    assert a != b
-    assert page_digest(a, BIDEN, "text/html") == page_digest(b, BIDEN, "text/html") is not None
-    assert page_digest(a, BIDEN, "text/html; charset=gbk") != page_digest(a, BIDEN, "text/html")
-    edited = nyt_page(dataclasses.replace(old, title="新"), token="1").encode()
-    assert page_digest(edited, BIDEN, "text/html") != page_digest(a, BIDEN, "text/html")
-    assert page_digest(b"<html><body><p>x</p></body></html>", BIDEN, "text/html") is None
-    assert page_digest(a, "https://example.org/a", "text/html") is None  # generic: no fast path
-
-
-def test_parsed_versions_are_reused_within_a_bounded_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from monitor.history import models
-    from monitor.history.importing import import_paths
-    from monitor.storage.database import Store
-    from tests.conftest import COMMITTED
-
-    monkeypatch.setattr(models, "MODEL_CACHE_SIZE", 3)
-    monkeypatch.setattr(models, "_models", type(models._models)())
-    store = Store.open(tmp_path / "state")
-    import_paths(store, [COMMITTED])
-    versions = [v for row in store.articles() for v in store.versions(row.id)][:5]
-    models._models.clear()
-    first = models.load_article(store, versions[0])
-    assert models.load_article(store, versions[0]) is first  # parsed once, then reused
-    for version in versions[1:4]:
-        assert models.load_article(store, version) != first
-    assert models.cached_models() == 3
-    again = models.load_article(store, versions[0])  # evicted by the three since: parsed again
-    assert again is not first and again == first
-    store.close()
 
 
 def test_a_big_check_parses_in_workers_with_the_same_results(

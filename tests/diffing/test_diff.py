@@ -8,9 +8,10 @@ import re
 import pytest
 
 from monitor.article import Article, Block
-from monitor.diffing.diff import ArticleDiff, diff_articles
+from monitor.diffing.diff import diff_articles
 from monitor.diffing.render import DiffHeader, render
-from tests.conftest import BIDEN_NEW, BIDEN_OLD, MENG_NEW, MENG_OLD, YEN_NEW, YEN_OLD, load_article
+from support.articles import art, hostile_diff
+from support.corpus import BIDEN_NEW, BIDEN_OLD, MENG_NEW, MENG_OLD, YEN_NEW, YEN_OLD, load_article
 
 
 def _edits(old: Article, new: Article) -> list[tuple[str, str, str]]:
@@ -52,34 +53,24 @@ def test_layout_change_with_one_name_fix_is_only_the_name() -> None:
     assert _edits(load_article(MENG_OLD), load_article(MENG_NEW)) == [("body", "沃尔", "弗")]
 
 
-def _art(*paragraphs: str, **fields: str) -> Article:
-    return Article(
-        title=fields.get("title", "标题"),
-        byline=fields.get("byline", "A B"),
-        pudate=fields.get("pudate", "2024-01-01 00:00:00"),
-        body=tuple(Block("p", p) for p in paragraphs),
-        footer=(fields.get("footer", "翻译：纽约时报中文网"),),
-    )
-
-
 def test_kinds_for_each_part() -> None:
-    base = _art("第一段。", "第二段。")
-    assert diff_articles(base, _art("第一段。", "第二段。", title="新标题")).kinds == ["title"]
-    assert diff_articles(base, _art("第一段。", "第二段。", byline="C D")).kinds == ["byline"]
-    assert diff_articles(base, _art("第一段。", "第二段。", footer="翻译：X")).kinds == ["footer"]
-    assert diff_articles(base, _art("第一段。")).kinds == ["body"]
-    assert diff_articles(base, _art("第一段。", "第二段。", "第三段。")).kinds == ["body"]
-    assert diff_articles(base, _art("第一段，", "第二段。")).kinds == ["minor"]
-    assert diff_articles(
-        base, _art("第一段。", "第二段。", pudate="2024-02-02 00:00:00")
-    ).kinds == ["metadata"]
-    corrected = _art("2025年1月7日更正：本文此前错误地写了日期。", "第一段。", "第二段。")
+    base = art("第一段。", "第二段。")
+    assert diff_articles(base, art("第一段。", "第二段。", title="新标题")).kinds == ["title"]
+    assert diff_articles(base, art("第一段。", "第二段。", byline="C D")).kinds == ["byline"]
+    assert diff_articles(base, art("第一段。", "第二段。", footer="翻译：X")).kinds == ["footer"]
+    assert diff_articles(base, art("第一段。")).kinds == ["body"]
+    assert diff_articles(base, art("第一段。", "第二段。", "第三段。")).kinds == ["body"]
+    assert diff_articles(base, art("第一段，", "第二段。")).kinds == ["minor"]
+    assert diff_articles(base, art("第一段。", "第二段。", pudate="2024-02-02 00:00:00")).kinds == [
+        "metadata"
+    ]
+    corrected = art("2025年1月7日更正：本文此前错误地写了日期。", "第一段。", "第二段。")
     assert diff_articles(base, corrected).kinds == ["body", "correction"]
 
 
 def test_image_caption_change() -> None:
     base = dataclasses.replace(
-        _art("段。"), body=(Block("img", "旧说明", "https://i/x.jpg"), Block("p", "段。"))
+        art("段。"), body=(Block("img", "旧说明", "https://i/x.jpg"), Block("p", "段。"))
     )
     new = dataclasses.replace(
         base, body=(Block("img", "新说明", "https://i/x.jpg"), Block("p", "段。"))
@@ -88,7 +79,7 @@ def test_image_caption_change() -> None:
 
 
 def test_counts_are_characters() -> None:
-    result = diff_articles(_art("甲乙丙丁。"), _art("甲乙戊丁。"))
+    result = diff_articles(art("甲乙丙丁。"), art("甲乙戊丁。"))
     assert (result.chars_added, result.chars_removed) == (1, 1)
 
 
@@ -102,8 +93,8 @@ def _long_chinese(seed: int, sentences: int) -> str:
 
 
 def test_heavy_rewrite_of_a_long_article_reads_as_block_changes() -> None:
-    old = _art(*[_long_chinese(i, 8) for i in range(12)])
-    new = _art(*[_long_chinese(100 + i, 8) for i in range(12)])
+    old = art(*[_long_chinese(i, 8) for i in range(12)])
+    new = art(*[_long_chinese(100 + i, 8) for i in range(12)])
     result = diff_articles(old, new)
     assert result.kinds == ["body"]
     # Nearly everything is replaced (only stray shared characters survive), and the
@@ -118,7 +109,7 @@ def test_heavy_rewrite_of_a_long_article_reads_as_block_changes() -> None:
 def test_small_edit_inside_a_long_paragraph() -> None:
     paragraph = _long_chinese(7, 30)
     edited = paragraph.replace(paragraph[400:404], "改动")
-    result = diff_articles(_art(paragraph), _art(edited))
+    result = diff_articles(art(paragraph), art(edited))
     assert len(result.changes) == 1
     assert result.chars_removed == 4 and result.chars_added == 2
 
@@ -128,7 +119,7 @@ def _header() -> DiffHeader:
 
 
 def test_renderers_escape_article_text() -> None:
-    old, new = _art("<script>alert(1)</script> 旧"), _art("<script>alert(1)</script> 新")
+    old, new = art("<script>alert(1)</script> 旧"), art("<script>alert(1)</script> 新")
     result = diff_articles(old, new)
     html_out = render("html", _header(), result)
     assert "<script>" not in html_out and "&lt;script&gt;" in html_out
@@ -145,30 +136,15 @@ def test_renderers_escape_article_text() -> None:
 
 
 def test_long_diffs_are_trimmed_with_a_note() -> None:
-    old = _art(*[f"第{i}段。" for i in range(30)])
-    new = _art(*[f"第{i}段！改" for i in range(30)])
+    old = art(*[f"第{i}段。" for i in range(30)])
+    new = art(*[f"第{i}段！改" for i in range(30)])
     out = render("text", _header(), diff_articles(old, new), limit=5)
     assert "25 more changed blocks not shown" in out
 
 
-HOSTILE = (
-    "<script>alert(1)</script> **b** _i_ `c` [x](javascript:alert(1)) "
-    "\x1b[2J\x1b]0;owned\x07 \r\u202egnp.exe | # > "
-)
-
-
-def _hostile_diff() -> tuple[DiffHeader, ArticleDiff]:
-    long_line = "长" * 100_000
-    title = "标题\r\nBcc: x@evil.test\x1b[31m"
-    old = _art(long_line + HOSTILE + " 旧 " + long_line, title=title)
-    new = _art(long_line + HOSTILE + " 新 " + long_line, title=title)
-    header = DiffHeader(old.title, "https://cn.nytimes.com/a_(b)/", 1, 2, "x", "x")
-    return header, diff_articles(old, new)
-
-
 @pytest.mark.parametrize("fmt", ["terminal", "text", "markdown", "html"])
 def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
-    header, result = _hostile_diff()
+    header, result = hostile_diff()
     out = render(fmt, header, result)
     own_styles = re.sub(r"\x1b\[[0-9;]*m", "", out) if fmt == "terminal" else out
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", own_styles)
@@ -181,24 +157,6 @@ def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
         assert "\\*\\*b\\*\\*" in out and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in out
         assert "(https://cn.nytimes.com/a_%28b%29/)" in out  # the link cannot end early
     assert out.count("长") >= 200_000  # the CLI shows the whole paragraph
-
-
-def test_hostile_article_text_is_inert_and_short_in_notifications() -> None:
-    from monitor.config import Config
-    from monitor.notify.messages import change_text, plain_text
-
-    header, result = _hostile_diff()
-    alert = change_text(header, result, "change", Config().notify.max_diff_blocks)
-    assert "\n" not in alert.subject and "\r" not in alert.subject
-    assert "\x1b" not in alert.subject and len(alert.subject) <= 200
-    for body in (alert.markdown, alert.html):
-        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", body)
-        assert len(body) < 2_000  # the edit in its context, not 200,000 characters
-        assert "旧" in body and "新" in body
-    assert "<script>" not in alert.html and "\\<script\\>" in alert.markdown
-    removed = plain_text("[removed] " + header.title, header.title, header.url, [HOSTILE])
-    assert "<script>" not in removed.html and "\\<script\\>" in removed.markdown
-    assert "\n" not in removed.subject and "\x1b" not in removed.markdown + removed.html
 
 
 def test_a_small_fix_in_a_huge_paragraph_is_shown_as_that_fix() -> None:
