@@ -100,6 +100,7 @@ def config_for(base_url: str, mode: str, transport: str) -> Config:
         per_host_delay_s=0.0,
         retries=0,
         transport=transport,
+        allow_private_addresses=True,  # nginx on 127.0.0.1 (a mirror too, but be explicit)
     )
     return Config(fetch=fetch, mirrors=((CANONICAL_PREFIX, f"{base_url}{mode}/"),))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from monitor.display import terminal
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
@@ -62,16 +63,16 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except MonitorError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {terminal(exc)}", err=True)
             sys.exit(1)
         except sqlite3.Error as exc:
-            click.echo(f"error: database: {exc}", err=True)
+            click.echo(f"error: database: {terminal(exc)}", err=True)
             sys.exit(1)
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (`| head`): not an error
             sys.exit(0)
         except OSError as exc:
-            click.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            click.echo(f"error: {terminal(exc.filename or '')}: {exc.strerror or exc}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -102,7 +103,7 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def _ts_local(ts: int | None) -> str:
-    from monitor.diffing.render import local_time
+    from monitor.clock import local_time
 
     return local_time(ts) if ts else "-"
 
@@ -123,7 +124,7 @@ def import_cmd(ctx: Context, paths: tuple[Path, ...]) -> None:
         ) as bar:
             summary = import_paths(store, paths, progress=lambda _p: bar.update(1))
     for error in summary.errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {terminal(error)}", err=True)
     click.echo(
         f"{summary.files} files read, {summary.new_versions} new versions, "
         f"{summary.duplicates} duplicates, {summary.already_known} already imported, "
@@ -154,7 +155,7 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
             f"  changed {_ts_local(r.last_change_ts)}"
             f"  checked {_ts_local(r.last_check_at)}"
             f"  next {_ts_local(r.next_check_at)}\n"
-            f"      {r.title}\n      {r.url}"
+            f"      {terminal(r.title)}\n      {terminal(r.url)}"
         )
 
 
@@ -177,10 +178,11 @@ def add(ctx: Context, urls: tuple[str, ...], from_file: Any) -> None:
         wanted += [ln.strip() for ln in from_file if ln.strip() and not ln.startswith("#")]
     if not wanted:
         raise click.UsageError("give at least one URL, or --from-file")
+    config = ctx.config()
     with ctx.store() as store:
-        added, known, errors = add_urls(store, wanted)
+        added, known, errors = add_urls(store, wanted, config)
     for error in errors:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {terminal(error)}", err=True)
     click.echo(f"{added} added, {known} already known, {len(errors)} errors")
     if errors:
         sys.exit(1)
@@ -198,36 +200,43 @@ def check(
 ) -> None:
     """One pass now over ARTICLES, or the due articles (default), or --all;
     then deliver the queued notifications."""
+    from monitor import identity
     from monitor.clock import now_ms
     from monitor.event_loop import run as run_async
     from monitor.notify.outbox import deliver
     from monitor.outcome import CheckOutcome
-    from monitor.runner.check import run_checks
+    from monitor.runner.check import claim_pass, end_pass, run_checks
 
     config = ctx.config()
+    owner = identity.owner()
     with ctx.store() as store:
         ids = [store.resolve(a).id for a in articles] if articles else None
-        batch = store.check_targets(ids, now_ms(), due_only=not all_articles)
+        batch, elsewhere = claim_pass(store, config, ids, not all_articles, owner)
+        for other in elsewhere:
+            click.echo(f"skipped (being checked by {other.owner})  {terminal(other.url)}", err=True)
         show_bar = sys.stderr.isatty() and not as_json and len(batch) > 1
-        with click.progressbar(
-            length=len(batch), label="checking", file=sys.stderr, hidden=not show_bar
-        ) as bar:
+        try:
+            with click.progressbar(
+                length=len(batch), label="checking", file=sys.stderr, hidden=not show_bar
+            ) as bar:
 
-            def report(result: CheckOutcome) -> None:
-                bar.update(1)
-                if as_json:
-                    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-                else:
-                    click.echo(result.line())
+                def report(result: CheckOutcome) -> None:
+                    bar.update(1)
+                    if as_json:
+                        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+                    else:
+                        click.echo(terminal(result.line()))
 
-            parser = _parser_for(config, len(batch))
-            try:
-                run_async(run_checks(store, config, batch, parser=parser, on_result=report))
-            finally:
-                if parser is not None:
-                    parser.close()
+                parser = _parser_for(config, len(batch))
+                try:
+                    run_async(run_checks(store, config, batch, parser=parser, on_result=report))
+                finally:
+                    if parser is not None:
+                        parser.close()
+        finally:
+            end_pass(store, owner)
         if not no_notify:
-            outcome = run_async(deliver(store, config, now_ms))
+            outcome = run_async(deliver(store, config, now_ms, owner=owner))
             if outcome.sent or outcome.retrying or outcome.failed:
                 click.echo(
                     f"notifications: {outcome.sent} sent, {outcome.retrying} to retry, "
@@ -259,12 +268,12 @@ def history(ctx: Context, article: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
         return
-    click.echo(f"{row.title}\n{row.url}")
+    click.echo(f"{terminal(row.title)}\n{terminal(row.url)}")
     for e in entries:
         kinds = ",".join(e.kinds)
         click.echo(
             f"  {e.ts}  {_ts_local(e.ts):<24} {kinds:<20} "
-            f"+{e.chars_added:<5} -{e.chars_removed:<5} {e.title}"
+            f"+{e.chars_added:<5} -{e.chars_removed:<5} {terminal(e.title)}"
         )
 
 
@@ -352,6 +361,8 @@ def run(ctx: Context) -> None:
     """Run the monitor in the foreground until SIGTERM/SIGINT (the daemon).
 
     On first start with an empty database it imports the seeds directory."""
+    import logging
+    import os
     import signal
 
     # Until the daemon's own handlers are in place, a stop request is a clean exit.
@@ -361,7 +372,14 @@ def run(ctx: Context) -> None:
 
     config = ctx.config()
     configure_logging(config.daemon.log_format, config.daemon.log_level)
-    sys.exit(run_daemon(ctx.state_dir, config))
+    code = run_daemon(ctx.state_dir, config)
+    # Everything is committed and the database closed. A notification plugin's thread
+    # still blocked in a send would hold up the interpreter's exit (it joins them): a
+    # stop request must not wait on a slow receiver, so leave now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @main.command("notify-test")
@@ -402,10 +420,10 @@ def outbox(click_ctx: click.Context, as_json: bool, include_sent: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        error = f"  last error: {r['last_error']}" if r["last_error"] else ""
+        error = f"  last error: {terminal(r['last_error'])}" if r["last_error"] else ""
         click.echo(
             f"{r['state']:<8} alert {r['alert_id']:<5} {r['attempts']} tries  "
-            f"{r['target']}  {r['subject']}{error}"
+            f"{terminal(r['target'])}  {terminal(r['subject'])}{error}"
         )
     if not rows:
         click.echo("outbox is empty")
@@ -433,13 +451,13 @@ def status(ctx: Context, as_json: bool) -> None:
     from monitor.runner.status import daemon_status
 
     with ctx.store(readonly=True) as store:
-        report = daemon_status(store)
+        report = daemon_status(store, ctx.state_dir)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         for key, value in report.items():
             shown = _ts_local(value) if key.endswith("_at") and isinstance(value, int) else value
-            click.echo(f"{key:<18} {shown}")
+            click.echo(f"{key:<18} {terminal(shown)}")
     if not report["healthy"]:
         sys.exit(1)
 

@@ -24,3 +24,10 @@ def seconds_ms(seconds: float) -> int:
 
 def hours_ms(hours: float) -> int:
     return int(hours * HOUR_MS)
+
+
+def local_time(ts_ms: int) -> str:
+    """A version key as a readable local time."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts_ms / SECOND_MS).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

@@ -49,6 +49,9 @@ class FetchSettings:
     backoff_s: float = 1.0
     max_retry_after_s: float = 60.0
     transport: str = "aiohttp"  # aiohttp (lean transport over aiohttp) | httpx
+    # Fetch private, loopback, link-local and metadata addresses too (mirror targets
+    # are always allowed); off by default so a URL cannot probe the local network.
+    allow_private_addresses: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,9 @@ class CheckSettings:
 
 @dataclass(frozen=True)
 class DaemonSettings:
-    tick_seconds: float = 30.0  # how often the daemon claims due articles
-    batch_size: int = 200  # articles claimed per round of a tick
-    lease_seconds: float = 600.0  # a claimed article is due again after this if a run dies
+    tick_seconds: float = 30.0  # heartbeat and outbox period; idle look for due articles
+    batch_size: int = 200  # most articles claimed at once
+    lease_seconds: float = 600.0  # a claim's lease: must outlast a check (total_timeout_s)
     spread_seconds: float = 600.0  # overdue articles after a restart are spread over this
     grace_seconds: float = 20.0  # on SIGTERM, in-flight checks get this long to finish
     seeds: str = "seeds"  # imported on first start with an empty database ("" = none)
@@ -101,7 +104,7 @@ class NotifySettings:
     retry_max_seconds: float = 3600.0
     give_up_after_hours: float = 48.0
     send_timeout_seconds: float = 30.0
-    digest: bool = False  # several alerts to one target in one tick: one message
+    digest: bool = False  # alerts due together to one target: one message, key fixed
     max_diff_blocks: int = 8  # longer diffs are trimmed with a note
 
 
@@ -115,6 +118,12 @@ class Config:
     # canonical URL prefix -> prefix to fetch it through (mirrors, proxies, test servers)
     mirrors: tuple[tuple[str, str], ...] = ()
     source: str = "defaults"
+
+    def mirror_hosts(self) -> frozenset[str]:
+        """The hosts mirror rules fetch through: chosen by the user, always allowed."""
+        from urllib.parse import urlsplit
+
+        return frozenset((urlsplit(target).hostname or "").lower() for _, target in self.mirrors)
 
     def fetch_url(self, canonical_url: str) -> str:
         for prefix, target in self.mirrors:
@@ -238,6 +247,11 @@ def _validate(config: Config, where: str) -> None:
     for name in ("tick_seconds", "batch_size"):
         if getattr(config.daemon, name) <= 0:
             raise ConfigError(f"{where}: daemon.{name}: must be positive")
+    if config.daemon.lease_seconds <= config.fetch.total_timeout_s:
+        raise ConfigError(
+            f"{where}: daemon.lease_seconds: must be longer than fetch.total_timeout_s"
+            " (a lease must outlast the check it covers)"
+        )
     for step in config.schedule.steps:
         numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in step)
         if len(step) != 2 or not numbers or min(step) <= 0:
@@ -246,7 +260,7 @@ def _validate(config: Config, where: str) -> None:
 
 def effective(config: Config) -> dict[str, Any]:
     """The settings as a nested dict, secrets in notification URLs masked."""
-    from monitor.masking import mask_url
+    from monitor.masking import mask_credentials, mask_url
 
     out: dict[str, Any] = {"source": config.source}
     for section in SECTIONS:
@@ -262,5 +276,5 @@ def effective(config: Config) -> dict[str, Any]:
         out[section] = {
             k: list(v) if isinstance(v, tuple) and k != "targets" else v for k, v in values.items()
         }
-    out["mirrors"] = dict(config.mirrors)
+    out["mirrors"] = {mask_credentials(k): mask_credentials(v) for k, v in config.mirrors}
     return out

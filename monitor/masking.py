@@ -3,6 +3,8 @@ the monitor prints, logs or stores as an error goes through here first."""
 
 from __future__ import annotations
 
+import re
+
 
 def mask_url(url: str) -> str:
     """A notification URL with its secrets hidden, for logs and output."""
@@ -17,3 +19,12 @@ def mask_url(url: str) -> str:
         return f"{scheme}://****"
     masked: str = plugin.url(privacy=True)  # type: ignore[no-untyped-call]
     return masked
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]*):([^@/\s]+)@")
+
+
+def mask_credentials(text: str) -> str:
+    """Every `scheme://user:password@` in a text with the password hidden (mirror
+    rules and redirect targets can carry them into errors, logs and messages)."""
+    return _USERINFO.sub(r"\1\2:****@", text)

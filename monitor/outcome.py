@@ -25,6 +25,8 @@ class ArticleTarget:
     page_digest: str | None = None
     last_change_ts: int | None = None
     added_at: int = 0
+    host: str = ""
+    claim: int = 0  # fencing token: the result is written only while it is current
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class ArticleUpdate:
     page: PageMarks | None = None  # a page was read: the article is active again
 
 
-Outcome = Literal["unchanged", "changed", "new", "removed", "restored", "missing", "error"]
+# "stale": another checker claimed the article meanwhile; this result was dropped.
+Outcome = Literal["unchanged", "changed", "new", "removed", "restored", "missing", "error", "stale"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class CheckOutcome:
     def line(self) -> str:
         if self.outcome == "changed":
             return f"changed ({', '.join(self.kinds)})  {self.url}"
-        if self.outcome in ("error", "missing"):
+        if self.outcome in ("error", "missing", "stale"):
             return f"{self.outcome} ({self.detail})  {self.url}"
         return f"{self.outcome}  {self.url}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,7 +24,13 @@ def normalize(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https"):
         raise UrlError(f"not an http(s) URL: {raw!r}")
     host = (parts.hostname or "").lower().rstrip(".")
-    if not host or ("." not in host and host != "localhost"):
+    literal_v6 = ":" in host  # urlsplit strips the brackets of an IPv6 literal
+    if literal_v6:
+        try:
+            host = ipaddress.IPv6Address(host).compressed
+        except ValueError as exc:
+            raise UrlError(f"URL has a bad IPv6 address: {raw!r}") from exc
+    elif not host or ("." not in host and host != "localhost"):
         raise UrlError(f"URL has no valid host: {raw!r}")
     try:
         port = parts.port
@@ -31,7 +38,8 @@ def normalize(url: str) -> str:
         raise UrlError(f"URL has a bad port: {raw!r}") from exc
     if host in _NYT_HOSTS:
         return _normalize_nyt_cn(parts.path)
-    netloc = host if port is None or port in (80, 443) else f"{host}:{port}"
+    name = f"[{host}]" if literal_v6 else host
+    netloc = name if port is None or port in (80, 443) else f"{name}:{port}"
     path = parts.path or "/"
     # Ordinary sites: keep the query (it can identify an article) but drop tracking keys.
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))

@@ -7,10 +7,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from monitor.clock import SECOND_MS
+from monitor.clock import local_time
 from monitor.diffing.diff import ArticleDiff, BlockChange
+from monitor.display import visible
 
 SECTION_LABEL = {
     "title": "title",
@@ -58,22 +58,6 @@ def render(
     return RENDERERS[fmt](safe, _visible_diff(diff, context), limit)
 
 
-# Article text comes from pages anyone can write. Control characters (a terminal
-# escape sequence, a bell, a carriage return that overwrites a line) and the bidi
-# overrides that make text read differently from what it is are shown as escapes.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """For a message subject: one line of visible text, at most `limit` characters."""
-    flat = " ".join(visible(text.replace("\r", " ").replace("\n", " ")).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _shorten(text: str, context: int, first: bool, last: bool) -> str:
     """Unchanged text around an edit, cut to `context` characters on the sides that
     touch an edit; a block's very start and end count as not touching one."""
@@ -98,10 +82,6 @@ def _visible_diff(diff: ArticleDiff, context: int | None) -> ArticleDiff:
             ]
         changes.append(dataclasses.replace(change, segments=segments))
     return dataclasses.replace(diff, changes=changes)
-
-
-def local_time(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / SECOND_MS).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _location(change: BlockChange, diff: ArticleDiff) -> str:

@@ -79,5 +79,7 @@ class ParserPool:
                     raise ExtractionError("the page parser crashed on this page") from exc
         raise AssertionError("unreachable")
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers; without `wait`, a parse in progress is not waited for
+        (a stopping daemon's workers die with it: see _die_with_parent)."""
+        self._executor.shutdown(wait=wait, cancel_futures=True)

@@ -24,6 +24,7 @@ import httpx
 
 from monitor.config import FetchSettings, default_user_agent
 from monitor.errors import FetchError
+from monitor.fetching.addresses import AddressPolicy, resolved_addresses
 from monitor.fetching.charset import decode
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
@@ -67,9 +68,14 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        trusted_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = s = settings or FetchSettings()
-        self.transport = transport or _transport(s)
+        self.policy = AddressPolicy(s.allow_private_addresses, trusted_hosts)
+        self.transport = transport or _transport(s, self.policy)
+        # The aiohttp transport checks resolved addresses at connect time; over plain
+        # httpx, names are resolved and checked just before each request instead.
+        self._resolve_first = transport is None and s.transport == "httpx"
         self._headers = httpx.Headers(
             {
                 "User-Agent": s.user_agent or default_user_agent(),
@@ -117,10 +123,12 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         host = urlsplit(url).hostname or ""  # cheaper than httpx.URL, on the hot path
-        async with self._overall:
-            gate = self._gate(host)
-            async with gate.semaphore:
-                await self._wait_turn(gate)
+        gate = self._gate(host)
+        # The host's slot first, then a global one: a slow host only ever holds its own
+        # per-host slots, never the global ones that other hosts' checks need.
+        async with gate.semaphore:
+            await self._wait_turn(gate)
+            async with self._overall:
                 try:
                     # httpx's timeouts are per read: a server trickling a byte a second
                     # never trips them, so the whole request has a deadline too.
@@ -160,6 +168,7 @@ class Fetcher:
         """GET, following redirects here rather than in a client: one hop is one
         transport call, and nothing else (cookies, auth, hooks) runs per request."""
         for _hop in range(self.settings.max_redirects + 1):
+            await self._check_address(url)
             request = httpx.Request("GET", url, headers=self._headers)  # copied, not parsed
             request.headers.update(conditional)
             request.extensions = self._extensions
@@ -173,6 +182,19 @@ class Fetcher:
                 await response.aclose()
             url = location
         raise FetchError(f"too many redirects (limit {self.settings.max_redirects})")
+
+    async def _check_address(self, url: str) -> None:
+        """Refuse a hop to a private address (the first URL and every redirect)."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        self.policy.check_host(host)
+        if self._resolve_first and self.policy.applies_to(host):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+            except OSError:
+                return  # the request itself reports the lookup failure
+            self.policy.check_addresses(host, resolved_addresses(infos))
 
     async def _read(self, response: httpx.Response, final_url: str) -> Page:
         status = response.status_code
@@ -231,7 +253,7 @@ def _redirect_target(response: httpx.Response) -> str | None:
     return str(target.copy_with(fragment=None))
 
 
-def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
+def _transport(settings: FetchSettings, policy: AddressPolicy) -> httpx.AsyncBaseTransport:
     """The same httpx API over either network layer; the benchmark picks the default."""
     connections = settings.concurrency * 2
     if settings.transport == "httpx":
@@ -241,9 +263,10 @@ def _transport(settings: FetchSettings) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=limits)
     if settings.transport != "aiohttp":
         raise ValueError(f"unknown transport {settings.transport!r}")
-    from monitor.fetching.transport import AiohttpTransport
+    from monitor.fetching.transport import AiohttpTransport, GuardedResolver
 
-    return AiohttpTransport(max_connections=connections)
+    resolver = None if settings.allow_private_addresses else GuardedResolver(policy)
+    return AiohttpTransport(max_connections=connections, resolver=resolver)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -13,10 +13,17 @@ gzip bomb must not inflate to hundreds of megabytes at once.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.abc
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+from monitor.errors import FetchError
+from monitor.fetching.addresses import AddressPolicy
 
 COMPRESSED_CHUNK = 16 * 1024
 
@@ -42,8 +49,14 @@ class _Body(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session with a bounded keep-alive pool; GET only."""
 
-    def __init__(self, max_connections: int, keepalive_expiry_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        keepalive_expiry_s: float = 5.0,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
         self._max_connections = max_connections
+        self._resolver = resolver
         self._keepalive_expiry_s = keepalive_expiry_s
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
@@ -54,6 +67,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self._max_connections,
             keepalive_timeout=self._keepalive_expiry_s,
             ttl_dns_cache=300,
+            resolver=self._resolver,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -105,6 +119,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 def _translate(exc: Exception) -> Exception:
     """aiohttp's errors as the httpx errors the Fetcher classifies."""
     message = str(exc) or type(exc).__name__
+    refused = getattr(exc, "os_error", None)
+    if isinstance(refused, PrivateAddressRefused):
+        return FetchError(str(refused))  # not transient: no retry will change it
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message)
     if isinstance(exc, TimeoutError):
@@ -120,3 +137,29 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, aiohttp.ClientError):
         return httpx.NetworkError(message)
     return exc
+
+
+class PrivateAddressRefused(OSError):
+    """Raised inside aiohttp's connector; the transport turns it into a FetchError."""
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing names that resolve to private addresses: checked
+    on the very addresses the connection will use (no second lookup to race)."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        try:
+            self._policy.check_addresses(host, [r["host"] for r in results])
+        except FetchError as exc:
+            raise PrivateAddressRefused(str(exc)) from exc
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()

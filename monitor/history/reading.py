@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +121,22 @@ def export(store: Store, refs: list[str], directory: Path, all_articles: bool = 
     for article in targets:
         for version in store.versions(article.id):
             name = f"{article.id:06d}_{version.ts}.md"
-            (directory / name).write_text(snapshot_of(store, article, version), encoding="utf-8")
+            _write_new(directory / name, snapshot_of(store, article, version).encode("utf-8"))
             written += 1
     return written
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all, never through a link planted in its place: a
+    fresh temporary file (O_EXCL | O_NOFOLLOW), then a rename over the name (which
+    replaces a symlink itself, not what it points to)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise

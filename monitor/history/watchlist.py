@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from monitor.clock import now_ms
-from monitor.errors import UrlError
+from monitor.config import Config
+from monitor.errors import FetchError, UrlError
+from monitor.fetching.addresses import AddressPolicy
 from monitor.storage.database import Store
 from monitor.urls import normalize
 
 
-def add_urls(store: Store, urls: list[str]) -> tuple[int, int, list[str]]:
-    """Register URLs; return (added, already known, one error line per bad URL)."""
+def add_urls(
+    store: Store, urls: list[str], config: Config | None = None
+) -> tuple[int, int, list[str]]:
+    """Register URLs; return (added, already known, one error line per bad URL).
+    URLs on private addresses are refused unless the settings allow them or a mirror
+    rule fetches them elsewhere."""
+    config = config or Config()
     added, known, errors = 0, 0, []
     now = now_ms()
     with store.write():
         for raw in urls:
             try:
                 url = normalize(raw)
-            except UrlError as exc:
+                _refuse_private(config, url)
+            except (UrlError, FetchError) as exc:
                 errors.append(f"{raw!r}: {exc}")
                 continue
             _, created = store.ensure_article(url, now)
             added += created
             known += not created
     return added, known, errors
+
+
+def _refuse_private(config: Config, url: str) -> None:
+    if config.fetch_url(url) != url:
+        return  # fetched through a mirror the user chose
+    policy = AddressPolicy(config.fetch.allow_private_addresses, config.mirror_hosts())
+    policy.check_host(urlsplit(url).hostname or "")

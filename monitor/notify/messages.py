@@ -5,16 +5,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from monitor.clock import local_time
 from monitor.diffing.diff import ArticleDiff
-from monitor.diffing.render import (
-    DiffHeader,
-    local_time,
-    md_escape,
-    md_url,
-    one_line,
-    render,
-    visible,
-)
+from monitor.diffing.render import DiffHeader, md_escape, md_url, render
+from monitor.display import one_line, visible
 
 # Unchanged text kept on each side of an edit in a message: a one-word fix in a
 # 5,000-character paragraph shows as the fix in its sentence, not the whole paragraph.

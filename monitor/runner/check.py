@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.article import Article
-from monitor.clock import Clock, now_ms
+from monitor.clock import Clock, now_ms, seconds_ms
 from monitor.config import Config
 from monitor.errors import ExtractionError, FetchError
 from monitor.extraction.table import extract, page_digest
 from monitor.fetching.fetcher import Fetcher, Page
 from monitor.history.models import load_article
 from monitor.history.recording import record, record_removal
+from monitor.masking import mask_credentials
 from monitor.notify.policy import queue_alerts
 from monitor.outcome import ArticleTarget, ArticleUpdate, CheckOutcome, Outcome, PageMarks
 from monitor.runner.schedule import jittered, next_interval
+from monitor.storage.checks import ClaimedElsewhere, ClaimRequest, StaleClaim
 from monitor.storage.database import Store
 from monitor.urls import normalize
 
@@ -46,6 +48,84 @@ class Fetched:
     parsed: Article | Exception | None = None  # extracted ahead by a parser pool
 
 
+class CheckPipeline:
+    """Checks in flight: fetch tasks run concurrently and hand what they found to one
+    writer, which records everything that finished meanwhile in one transaction.
+
+    Submit targets as slots free up (the daemon) or all at once (`monitor check`);
+    `settle()` waits for at least one check to finish and records what is ready.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        fetcher: Fetcher,
+        *,
+        parser: ParserPool | None = None,
+        clock: Clock = now_ms,
+        on_result: Callable[[CheckOutcome], None] | None = None,
+    ) -> None:
+        self.store, self.config, self.fetcher = store, config, fetcher
+        self.parser, self.clock, self.on_result = parser, clock, on_result
+        self._finished: asyncio.Queue[Fetched] = asyncio.Queue()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._targets: dict[int, ArticleTarget] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def busy_hosts(self) -> dict[str, int]:
+        """Checks in flight per host (what the next claim must leave room for)."""
+        busy: dict[str, int] = {}
+        for target in self._targets.values():
+            busy[target.host] = busy.get(target.host, 0) + 1
+        return busy
+
+    def submit(self, target: ArticleTarget) -> None:
+        self._targets[target.id] = target
+        self._tasks[target.id] = asyncio.create_task(self._fetch_one(target))
+
+    async def _fetch_one(self, target: ArticleTarget) -> None:
+        try:
+            found = await fetch_target(self.fetcher, self.config, target, self.parser)
+        except Exception as exc:  # a bug must not leave the writer waiting for this one
+            log.exception("fetching %s failed", target.url)
+            found = Fetched(target, error=FetchError(f"internal error: {exc!r}"))
+        self._finished.put_nowait(found)
+
+    async def settle(self, timeout: float | None = None) -> list[CheckOutcome]:
+        """Wait (up to `timeout` s) for a check to finish; record all that are ready."""
+        try:
+            async with asyncio.timeout(timeout):
+                ready = [await self._finished.get()]
+        except TimeoutError:
+            return []
+        while not self._finished.empty():
+            ready.append(self._finished.get_nowait())
+        # One transaction per wake-up instead of one per article.
+        with self.store.write():
+            settled = [_apply_isolated(self.store, self.config, f, self.clock()) for f in ready]
+        for found in ready:
+            self._tasks.pop(found.target.id, None)
+            self._targets.pop(found.target.id, None)
+        if self.on_result is not None:
+            for result in settled:
+                self.on_result(result)
+        return settled
+
+    def abandon(self) -> list[ArticleTarget]:
+        """Cancel the checks still in flight; their articles stay due (nothing of them
+        is recorded) and their claims are for the caller to release."""
+        for task in self._tasks.values():
+            task.cancel()
+        left = list(self._targets.values())
+        self._tasks.clear()
+        self._targets.clear()
+        return left
+
+
 async def run_checks(
     store: Store,
     config: Config,
@@ -58,45 +138,59 @@ async def run_checks(
 ) -> list[CheckOutcome]:
     """Check a batch; with a `parser`, pages are parsed in its worker processes while
     this one goes on fetching and writing."""
-    own = fetcher is None
-    active = fetcher or Fetcher(config.fetch)
+    active = fetcher or fetcher_for(config)
+    pipeline = CheckPipeline(store, config, active, parser=parser, clock=clock, on_result=on_result)
     results: list[CheckOutcome] = []
-    finished: asyncio.Queue[Fetched] = asyncio.Queue()
-
-    async def fetch_one(target: ArticleTarget) -> None:
-        try:
-            outcome = await fetch_target(active, config, target, parser)
-        except Exception as exc:  # a bug must not leave the loop waiting for this one
-            log.exception("fetching %s failed", target.url)
-            outcome = Fetched(target, error=FetchError(f"internal error: {exc!r}"))
-        finished.put_nowait(outcome)
-
-    tasks = [asyncio.create_task(fetch_one(t)) for t in batch]
     try:
-        while len(results) < len(batch):
-            ready = [await finished.get()]
-            while not finished.empty():
-                ready.append(finished.get_nowait())
-            # Everything that finished meanwhile is recorded in one transaction: one
-            # commit per wake-up instead of one per article.
-            with store.write():
-                settled = [_apply_isolated(store, config, item, clock()) for item in ready]
-            results.extend(settled)
-            if on_result is not None:
-                for result in settled:
-                    on_result(result)
+        for target in batch:
+            pipeline.submit(target)
+        while pipeline.in_flight:
+            results.extend(await pipeline.settle())
     finally:
-        for task in tasks:
-            task.cancel()
-        if own:
+        pipeline.abandon()
+        if fetcher is None:
             await active.aclose()
     return results
+
+
+def fetcher_for(config: Config) -> Fetcher:
+    """A Fetcher that trusts the hosts of the user's mirror rules."""
+    return Fetcher(config.fetch, trusted_hosts=config.mirror_hosts())
+
+
+def claim_pass(
+    store: Store, config: Config, ids: list[int] | None, due_only: bool, owner: str
+) -> tuple[list[ArticleTarget], list[ClaimedElsewhere]]:
+    """Claim what a `monitor check` pass covers, exactly as the daemon claims; the
+    articles another checker holds are returned apart (skipped, not waited for)."""
+    request = ClaimRequest(now_ms(), seconds_ms(config.daemon.lease_seconds), owner)
+    with store.write():
+        return store.claim_for_pass(request, ids, due_only)
+
+
+def end_pass(store: Store, owner: str) -> None:
+    """Release what a pass still holds (checks it abandoned): they stay due."""
+    with store.write():
+        store.release_claims(owner)
 
 
 async def fetch_target(
     fetcher: Fetcher, config: Config, target: ArticleTarget, parser: ParserPool | None
 ) -> Fetched:
-    """Fetch one article's page and work out what can be worked out off the writer."""
+    """Fetch one article's page and work out what can be worked out off the writer;
+    the whole of it (retries and parsing included) within the check's deadline."""
+    deadline = config.fetch.total_timeout_s
+    try:
+        async with asyncio.timeout(deadline):
+            return await _fetch_and_parse(fetcher, config, target, parser)
+    except TimeoutError:
+        error = FetchError(f"check took longer than {deadline:g} s", transient=True)
+        return Fetched(target, error=error)
+
+
+async def _fetch_and_parse(
+    fetcher: Fetcher, config: Config, target: ArticleTarget, parser: ParserPool | None
+) -> Fetched:
     try:
         page = await fetcher.fetch(config.fetch_url(target.url), target.etag, target.last_modified)
     except FetchError as exc:
@@ -127,16 +221,20 @@ def _apply_isolated(store: Store, config: Config, item: Fetched, now: int) -> Ch
             return apply_fetched(store, config, item, now)
     except sqlite3.Error:
         raise
+    except StaleClaim:
+        return _stale(target, now)
     except Exception as exc:
         log.exception("checking %s failed", target.url)
-        update = ArticleUpdate(now, error=f"internal error: {exc!r}")
-        return CheckOutcome(target, "error", update, detail=f"internal error: {exc!r}")
+        said = mask_credentials(f"internal error: {exc!r}")
+        return CheckOutcome(target, "error", ArticleUpdate(now, error=said), detail=said)
 
 
 def apply_fetched(store: Store, config: Config, item: Fetched, now: int) -> CheckOutcome:
     """Record one check: its versions or observation, the article's state and next
     check, and its alerts, all in the caller's transaction."""
     with store.write():
+        if not store.holds_claim(item.target.id, item.target.claim):
+            return _stale(item.target, now)
         if item.error is not None:
             result = _failed(store, config, item.target, item.error, now)
         else:
@@ -147,20 +245,30 @@ def apply_fetched(store: Store, config: Config, item: Fetched, now: int) -> Chec
     return result
 
 
+def _stale(target: ArticleTarget, now: int) -> CheckOutcome:
+    """Another checker claimed the article while this one fetched: what this one saw
+    may be older than what was recorded since, so it is dropped, never recorded."""
+    log.warning("dropped a stale check of %s: claimed by another checker meanwhile", target.url)
+    detail = "dropped: another checker claimed the article meanwhile"
+    return CheckOutcome(target, "stale", ArticleUpdate(now), detail=detail)
+
+
 def _failed(
     store: Store, config: Config, target: ArticleTarget, error: FetchError, now: int
 ) -> CheckOutcome:
     if error.status in (404, 410):
         return _missing(store, config, target, f"HTTP {error.status}", now)
     store.add_observation(target.id, now, "error", None)
-    update = ArticleUpdate(now, error=str(error), failures="increment")
-    return CheckOutcome(target, "error", update, detail=str(error))
+    said = mask_credentials(str(error))
+    update = ArticleUpdate(now, error=said, failures="increment")
+    return CheckOutcome(target, "error", update, detail=said)
 
 
 def _missing(
     store: Store, config: Config, target: ArticleTarget, why: str, now: int
 ) -> CheckOutcome:
     seen = target.missing_count + 1
+    why = mask_credentials(why)
     update = ArticleUpdate(now, error=why, missing="increment")
     if target.state == "removed":
         store.add_observation(target.id, now, "missing", None)
@@ -199,8 +307,9 @@ def _fetched(store: Store, config: Config, item: Fetched, page: Page, now: int) 
         article = _extracted(target, page, item)
     except ExtractionError as exc:
         store.add_observation(target.id, now, "error", None)
-        update = ArticleUpdate(now, error=str(exc), failures="increment")
-        return CheckOutcome(target, "error", update, detail=f"extraction: {exc}")
+        said = mask_credentials(str(exc))
+        update = ArticleUpdate(now, error=said, failures="increment")
+        return CheckOutcome(target, "error", update, detail=f"extraction: {said}")
     return _compared(store, config, target, page, article, digest, now)
 
 
@@ -274,4 +383,4 @@ def _save(store: Store, config: Config, result: CheckOutcome, now: int) -> None:
     ]
     interval = next_interval(config.schedule, now, max(changed, added), failures)
     next_check = None if interval is None else now + jittered(config.schedule, interval)
-    store.save_check(target.id, update, next_check)
+    store.save_check(target, update, next_check)

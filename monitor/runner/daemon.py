@@ -1,41 +1,52 @@
 """`monitor run`: the long-running watcher.
 
-One periodic APScheduler job (the tick) claims due articles from the database in
-batches, most overdue first, checks them, and delivers the outbox. Nothing about the
-articles is held in memory between ticks, so it scales with the database, not RAM.
+A continuous scheduler keeps up to `fetch.concurrency` checks in flight and claims
+more as each one ends, leaving room on each host for at most its
+`per_host_concurrency` checks, so a slow host only ever holds its own slots. Each
+claim is a lease with a fencing token (see storage/checks.py). The heartbeat (with
+systemd's WATCHDOG=1) and outbox delivery run on their own timers and never wait for
+checks. One daemon per database: an exclusive lock on `daemon.lock`, held for life.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
 import sqlite3
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from monitor import identity
 from monitor.clock import now_ms, seconds_ms
 from monitor.config import Config
-from monitor.errors import MonitorError
 from monitor.extraction.parser_pool import ParserPool
-from monitor.fetching.fetcher import Fetcher
 from monitor.notify.outbox import deliver
 from monitor.outcome import ArticleTarget, CheckOutcome
-from monitor.runner.check import run_checks
-from monitor.runner.status import daemon_status
+from monitor.runner.check import CheckPipeline, fetcher_for
+from monitor.runner.lock import DaemonLock
 from monitor.runner.systemd import sd_notify
+from monitor.storage.checks import ClaimRequest
 from monitor.storage.database import Store
 
-log = logging.getLogger("monitor.runner.daemon")
+log = logging.getLogger("monitor.daemon")
 
 
-def claim_due(store: Store, now: int, limit: int, lease_ms: int) -> list[ArticleTarget]:
-    """Take up to `limit` due articles, most overdue first, for a lease."""
+def claim_due(
+    store: Store,
+    config: Config,
+    now: int,
+    slots: int,
+    busy: dict[str, int] | None = None,
+    owner: str | None = None,
+) -> list[ArticleTarget]:
+    """Take up to `slots` due articles, most overdue first, leaving each host room
+    for no more than its per-host checks (counting the `busy` ones it has)."""
+    request = ClaimRequest(now, seconds_ms(config.daemon.lease_seconds), owner or identity.owner())
     with store.write():
-        return store.claim_due(now, limit, lease_ms)
+        return store.claim_due(request, slots, config.fetch.per_host_concurrency, busy or {})
 
 
 def spread_overdue(store: Store, config: Config, now: int) -> int:
@@ -52,157 +63,177 @@ def spread_overdue(store: Store, config: Config, now: int) -> int:
     return overdue
 
 
+def release_dead_claims(store: Store, now: int) -> list[str]:
+    """Leases of processes that died (a daemon killed -9, a CLI pass) end now, so
+    their articles and deliveries need not wait for the leases to run out."""
+    with store.write():
+        dead = [owner for owner in store.claim_owners(now) if identity.owner_is_dead(owner)]
+        for owner in dead:
+            store.release_claims(owner)
+    return dead
+
+
 class Daemon:
     def __init__(self, state_dir: Path, config: Config) -> None:
         self.state_dir = state_dir
         self.config = config
+        self.owner = identity.owner()
         self.stopping = False
-        self._tick_task: asyncio.Task[None] | None = None
-        self._in_flight: set[int] = set()
-        self._last_tick: int | None = None
-        self.store: Store | None = None
+        self._timers: list[asyncio.Task[None]] = []
+        self._last_look: int | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        lock = DaemonLock(self.state_dir)
+        lock.acquire()
+        try:
+            await self._run_locked(stop)
+        finally:
+            lock.release()
+        return 0
+
+    async def _run_locked(self, stop: asyncio.Event) -> None:
         self.store = store = Store.open(self.state_dir)
-        self._refuse_second_daemon(store)
-        self._release(store)  # claims of a previous run that died
+        dead = release_dead_claims(store, now_ms())
+        if dead:
+            log.info("released the leases of %s (no longer running)", ", ".join(dead))
         self._import_seeds(store)
         spread_overdue(store, self.config, now_ms())
-        self._heartbeat(store, "running", started=True)
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(
-            self._tick_job,
-            "interval",
-            seconds=self.config.daemon.tick_seconds,
-            next_run_time=datetime.now(),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            id="tick",
-        )
-        self.fetcher = Fetcher(self.config.fetch)
+        self._heartbeat("running", started=True)
+        self.fetcher = fetcher_for(self.config)
         self.parser = _parser_pool(self.config)
-        scheduler.start()
+        self.pipeline = CheckPipeline(
+            store, self.config, self.fetcher, parser=self.parser, on_result=self._on_result
+        )
+        tick = self.config.daemon.tick_seconds
+        self._timers = [
+            asyncio.create_task(self._every(tick, self._beat, "heartbeat")),
+            asyncio.create_task(self._every(tick, self._deliver, "outbox")),
+        ]
+        checks = asyncio.create_task(self._check_loop())
         log.info(
-            "started: pid %d, database %s, tick every %gs",
+            "started: pid %d, database %s, up to %d checks in flight",
             os.getpid(),
             store.path,
-            self.config.daemon.tick_seconds,
+            self.config.fetch.concurrency,
         )
         sd_notify("READY=1")
         await stop.wait()
-        await self._shutdown(scheduler)
-        return 0
+        await self._shutdown(checks)
 
-    async def _shutdown(self, scheduler: object) -> None:
+    # -- the checks ---------------------------------------------------------------
+    async def _check_loop(self) -> None:
+        tick = self.config.daemon.tick_seconds
+        while not self.stopping:
+            try:
+                self._fill()
+                # Wakes as soon as one check ends (a slot is free), else after a tick.
+                await self.pipeline.settle(timeout=tick)
+            except sqlite3.Error as exc:
+                _log_database_error(exc)
+                await asyncio.sleep(tick)
+            except Exception:
+                log.exception("the check loop failed; it goes on after a tick")
+                await asyncio.sleep(tick)
+
+    def _fill(self) -> None:
+        """Claim due articles into every free slot."""
+        now = now_ms()
+        daemon = self.config.daemon
+        if self._last_look is not None and now - self._last_look > seconds_ms(
+            3 * daemon.tick_seconds
+        ):
+            spread_overdue(self.store, self.config, now)  # woke from a long pause
+        self._last_look = now
+        free = self.config.fetch.concurrency - self.pipeline.in_flight
+        if free <= 0:
+            return
+        slots = min(free, daemon.batch_size)
+        busy = self.pipeline.busy_hosts()
+        for target in claim_due(self.store, self.config, now, slots, busy, self.owner):
+            self.pipeline.submit(target)
+
+    def _on_result(self, result: CheckOutcome) -> None:
+        level = logging.INFO if result.outcome != "unchanged" else logging.DEBUG
+        log.log(level, "%s", result.line())
+
+    # -- the timers -----------------------------------------------------------------
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run `job` now and then every `seconds`, on its own: never behind checks."""
+        while not self.stopping:
+            try:
+                await job()
+            except sqlite3.Error as exc:
+                _log_database_error(exc)
+            except Exception:
+                log.exception("%s failed; it runs again in %gs", name, seconds)
+            await asyncio.sleep(seconds)
+
+    async def _beat(self) -> None:
+        self._heartbeat("running", tick=True)
+
+    async def _deliver(self) -> None:
+        report = await deliver(self.store, self.config, now_ms, owner=self.owner)
+        if report.sent or report.retrying or report.failed:
+            log.info(
+                "outbox: %d sent, %d to retry, %d given up",
+                report.sent,
+                report.retrying,
+                report.failed,
+            )
+
+    def _heartbeat(self, state: str, *, started: bool = False, tick: bool = False) -> None:
+        now = now_ms()
+        with self.store.write():
+            if started:
+                tick_seconds = self.config.daemon.tick_seconds
+                self.store.record_start(os.getpid(), socket.gethostname(), now, tick_seconds)
+            else:
+                self.store.record_beat(now, state, tick=tick)
+        if state == "running" and not started and not self.stopping:
+            sd_notify("WATCHDOG=1")
+
+    # -- stopping ---------------------------------------------------------------------
+    async def _shutdown(self, checks: asyncio.Task[None]) -> None:
+        """Finish what can finish within `grace_seconds`, drop the rest unrecorded
+        (their articles stay due), release this daemon's leases, record the stop."""
         log.info("stopping")
         sd_notify("STOPPING=1")
         self.stopping = True
-        scheduler.pause()  # type: ignore[attr-defined]
-        task = self._tick_task
-        if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=self.config.daemon.grace_seconds)
-            if not done:
-                log.warning("abandoning %d in-flight checks", len(self._in_flight))
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.daemon.grace_seconds
+        checks.cancel()  # it only ever waits at an await, never inside a write
+        await asyncio.gather(checks, return_exceptions=True)
+        while self.pipeline.in_flight and (left := deadline - loop.time()) > 0:
+            try:
+                await self.pipeline.settle(timeout=left)
+            except sqlite3.Error as exc:
+                _log_database_error(exc)
+                break
+        abandoned = self.pipeline.abandon()
+        if abandoned:
+            log.warning("abandoning %d in-flight checks", len(abandoned))
+        # A delivery in flight gets what is left of the grace period, then is cancelled;
+        # its lease is released below and it is sent again (same key) after a restart.
+        _, pending = await asyncio.wait(self._timers, timeout=max(0.0, deadline - loop.time()))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
         await self.fetcher.aclose()
         if self.parser is not None:
-            self.parser.close()
-        assert self.store is not None
+            self.parser.close(wait=False)
         try:
-            self._release(self.store)
-            self._heartbeat(self.store, "stopped")
+            with self.store.write():
+                self.store.release_claims(self.owner)
+            self._heartbeat("stopped")
         except sqlite3.Error as exc:
             # Leases run out by themselves and status sees a stale heartbeat: no harm.
             log.error("could not record the shutdown (%s)", exc)
         self.store.close()
         log.info("stopped")
-
-    def _refuse_second_daemon(self, store: Store) -> None:
-        report = daemon_status(store)
-        if report["running"]:
-            store.close()
-            raise MonitorError(f"another daemon (pid {report['pid']}) is running on {store.path}")
-
-    def _release(self, store: Store) -> None:
-        """Abandoned checks change nothing: their articles stay due, unclaimed."""
-        with store.write():
-            store.release_claims()
-
-    async def _tick_job(self) -> None:
-        self._tick_task = asyncio.current_task()
-        try:
-            await self.tick()
-        except sqlite3.Error as exc:
-            # A full disk or a read-only file: nothing half-written is kept (each check is
-            # one transaction); the next tick tries again once space returns.
-            code = getattr(exc, "sqlite_errorname", "")
-            hint = " (is the disk full?)" if "FULL" in code or "IOERR" in code else ""
-            log.error("database write failed: %s [%s]%s; the next tick will retry", exc, code, hint)
-        except Exception:
-            log.exception("tick failed; the next tick will retry")
-
-    async def tick(self) -> None:
-        store = self.store
-        assert store is not None
-        daemon = self.config.daemon
-        now = now_ms()
-        if self._last_tick is not None and now - self._last_tick > 3 * daemon.tick_seconds * 1000:
-            spread_overdue(store, self.config, now)  # woke from a long pause
-        self._last_tick = now
-        self._heartbeat(store, "running", tick=True)
-        while not self.stopping:
-            batch = claim_due(store, now_ms(), daemon.batch_size, int(daemon.lease_seconds * 1000))
-            if not batch:
-                break
-            self._in_flight = {t.id for t in batch}
-            await run_checks(
-                store,
-                self.config,
-                batch,
-                fetcher=self.fetcher,
-                parser=self.parser,
-                on_result=self._on_result,
-            )
-            self._heartbeat(store, "running")
-            if len(batch) < daemon.batch_size:
-                break
-        if not self.stopping:
-            report = await deliver(store, self.config, now_ms)
-            if report.sent or report.retrying or report.failed:
-                log.info(
-                    "outbox: %d sent, %d to retry, %d given up",
-                    report.sent,
-                    report.retrying,
-                    report.failed,
-                )
-
-    def _on_result(self, result: CheckOutcome) -> None:
-        self._in_flight.discard(result.article_id)
-        level = logging.INFO if result.outcome != "unchanged" else logging.DEBUG
-        log.log(level, "%s", result.line())
-
-    def _heartbeat(
-        self, store: Store, state: str, *, started: bool = False, tick: bool = False
-    ) -> None:
-        now = now_ms()
-        with store.write():
-            if started:
-                tick_seconds = self.config.daemon.tick_seconds
-                store.record_start(os.getpid(), socket.gethostname(), now, tick_seconds)
-            else:
-                store.record_beat(now, state, tick=tick)
-        if state == "running" and not started and not self.stopping:
-            sd_notify("WATCHDOG=1")
 
     def _import_seeds(self, store: Store) -> None:
         seeds = self.config.daemon.seeds
@@ -223,6 +254,14 @@ class Daemon:
             summary.new_versions,
             len(summary.articles),
         )
+
+
+def _log_database_error(exc: sqlite3.Error) -> None:
+    # A full disk or a read-only file: nothing half-written is kept (each write is one
+    # transaction); the next round tries again once space returns.
+    code = getattr(exc, "sqlite_errorname", "")
+    hint = " (is the disk full?)" if "FULL" in code or "IOERR" in code else ""
+    log.error("database write failed: %s [%s]%s; will retry", exc, code, hint)
 
 
 def _parser_pool(config: Config) -> ParserPool | None:

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from monitor.clock import MINUTE_MS, now_ms, seconds_ms
+from monitor.runner.lock import daemon_holds_lock
 from monitor.storage.daemon_state import Heartbeat
 from monitor.storage.database import Store
 
 MIN_STALE_MS = 2 * MINUTE_MS  # a heartbeat older than this (or 3 ticks) means not running
 
 
-def daemon_status(store: Store) -> dict[str, object]:
-    """Daemon liveness from its heartbeat, and what waits: a health check's data."""
+def daemon_status(store: Store, state_dir: Path | None = None) -> dict[str, object]:
+    """Is a daemon running (it holds the daemon lock) and alive (its heartbeat is
+    fresh), and what waits: a health check's data."""
     now = now_ms()
     beat = store.heartbeat()
-    running = beat is not None and _alive(beat, now)
+    fresh = beat is not None and _alive(beat, now)
+    held = daemon_holds_lock(state_dir) if state_dir is not None else None
+    running = fresh if held is None else held
     counts = {**store.article_counts(now), **store.delivery_counts()}
     return {
-        "healthy": running and counts["outbox_failed"] == 0,
+        "healthy": running and fresh and counts["outbox_failed"] == 0,
         "running": running,
         "pid": beat.pid if beat else None,
         "started_at": beat.started_at if beat else None,

@@ -27,10 +27,12 @@ PAGE_SIZE = 1024
 
 
 def default_state_dir() -> Path:
-    for var in ("MONITOR_STATE_DIR", "STATE_DIRECTORY"):
-        value = os.environ.get(var)
-        if value:
-            return Path(value.split(":")[0])
+    explicit = os.environ.get("MONITOR_STATE_DIR")
+    if explicit:
+        return Path(explicit)  # a path: any character, ':' included
+    systemd = os.environ.get("STATE_DIRECTORY")
+    if systemd:
+        return Path(systemd.split(":")[0])  # systemd lists several dirs, ':'-separated
     return Path("state")
 
 
@@ -40,20 +42,14 @@ class Store(
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         if readonly:
-            conn = sqlite3.connect(
-                f"file:{path}?mode=ro",
-                uri=True,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            conn = _open_reader(path)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
             conn = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {seconds_ms(BUSY_TIMEOUT_S)}")
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {seconds_ms(BUSY_TIMEOUT_S)}")
         self.conn = conn
         if not readonly:
             # Content blobs are a few KB each and overflow pages waste half a page on
@@ -102,3 +98,43 @@ class Store(
             self.conn.execute(f"RELEASE {name}")
             raise
         self.conn.execute(f"RELEASE {name}")
+
+
+def _create_private(path: Path) -> None:
+    """The state directory (0750) and database (0640) are not for every local user:
+    they hold what was watched and notification history. SQLite gives its -wal and
+    -shm files the database's own mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o640))
+
+
+def _uri(path: Path, **params: str) -> str:
+    """A file: URI for any path (`#`, `?`, `%`, `:` percent-escaped)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{path.absolute().as_uri()}?{query}"
+
+
+def _open_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection. A reader of a WAL database needs its -shm file; with the
+    daemon stopped none exists, and a reader that may not create files (a group
+    member) cannot open it. With no -wal file there is no writer and nothing
+    uncheckpointed, so the file is then read as it is (immutable)."""
+    conn = _connect(_uri(path, mode="ro"))
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if Path(f"{path}-wal").exists():
+            raise
+    return _connect(_uri(path, mode="ro", immutable="1"))
+
+
+def _connect(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {seconds_ms(BUSY_TIMEOUT_S)}")
+    return conn

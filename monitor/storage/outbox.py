@@ -1,10 +1,15 @@
-"""The notification outbox: alerts, one delivery per alert and target, their states."""
+"""The notification outbox: alerts, one delivery per alert and target, their states.
+
+Sending is claimed like checking: a delivery is leased with a fencing token before it
+is sent, so two processes never send the same delivery at once, and its outcome is
+recorded only while the token is current.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class DueDelivery:
     subject: str
     markdown: str
     html: str
+    claim: int = 0  # fencing token (after claim_delivery: the one this sender holds)
+    claimed_until: int | None = None
+    batch_key: str | None = None  # a digest's key, fixed at its first attempt
 
 
 @dataclass(frozen=True)
@@ -85,36 +93,80 @@ class OutboxQueries:
         return row is not None
 
     def due_deliveries(self, limit: int) -> list[DueDelivery]:
-        """Pending deliveries in alert order (due or still backing off)."""
+        """Pending deliveries in alert order (due, backing off, or claimed)."""
         rows = self.conn.execute(
             "SELECT d.alert_id, d.target, d.attempts, d.next_attempt_at, a.created_at, "
-            "a.subject, a.markdown, a.html FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "a.subject, a.markdown, a.html, d.claim, d.claimed_until, d.batch_key "
+            "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
             "WHERE d.state = 'pending' ORDER BY d.alert_id LIMIT ?",
             (limit,),
         ).fetchall()
         return [DueDelivery(**dict(r)) for r in rows]
 
-    def count_attempt(self, alert_id: int, target: str) -> None:
+    def claim_delivery(
+        self, row: DueDelivery, now: int, lease_ms: int, owner: str
+    ) -> DueDelivery | None:
+        """Lease one delivery for sending; None when another sender holds it or it is
+        no longer pending."""
+        got = self.conn.execute(
+            "UPDATE deliveries SET claim = claim + 1, claimed_until = ?, claimed_by = ? "
+            "WHERE alert_id = ? AND target = ? AND state = 'pending' "
+            "AND (claimed_until IS NULL OR claimed_until <= ?) RETURNING claim",
+            (now + lease_ms, owner, row.alert_id, row.target, now),
+        ).fetchone()
+        if got is None:
+            return None
+        return replace(row, claim=got[0], claimed_until=now + lease_ms)
+
+    def count_attempt(self, row: DueDelivery) -> bool:
+        """Count an attempt before sending it (a full disk then sends nothing, rather
+        than something it cannot mark). False when the lease was lost."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1 "
+            "WHERE alert_id = ? AND target = ? AND claim = ?",
+            (row.alert_id, row.target, row.claim),
+        )
+        return cur.rowcount == 1
+
+    def release_delivery(self, row: DueDelivery) -> None:
+        """Give back a lease without sending (the delivery stays pending as it was)."""
         self.conn.execute(
-            "UPDATE deliveries SET attempts = attempts + 1 WHERE alert_id = ? AND target = ?",
-            (alert_id, target),
+            "UPDATE deliveries SET claimed_until = NULL "
+            "WHERE alert_id = ? AND target = ? AND claim = ?",
+            (row.alert_id, row.target, row.claim),
         )
 
-    def mark_sent(self, alert_id: int, target: str, now: int) -> None:
+    def fix_batch_key(self, row: DueDelivery, key: str) -> None:
         self.conn.execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL "
-            "WHERE alert_id = ? AND target = ?",
-            (now, alert_id, target),
+            "UPDATE deliveries SET batch_key = ? WHERE alert_id = ? AND target = ?",
+            (key, row.alert_id, row.target),
         )
+
+    def mark_sent(self, row: DueDelivery, now: int) -> bool:
+        """False when the lease was lost (another sender took the delivery over)."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL, "
+            "claimed_until = NULL WHERE alert_id = ? AND target = ? AND claim = ?",
+            (now, row.alert_id, row.target, row.claim),
+        )
+        return cur.rowcount == 1
 
     def mark_failed_attempt(
-        self, alert_id: int, target: str, error: str, retry_at: int, give_up: bool
-    ) -> None:
-        self.conn.execute(
-            "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ? "
-            "WHERE alert_id = ? AND target = ?",
-            ("failed" if give_up else "pending", error, retry_at, alert_id, target),
+        self, row: DueDelivery, error: str, retry_at: int, give_up: bool
+    ) -> bool:
+        cur = self.conn.execute(
+            "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ?, "
+            "claimed_until = NULL WHERE alert_id = ? AND target = ? AND claim = ?",
+            (
+                "failed" if give_up else "pending",
+                error,
+                retry_at,
+                row.alert_id,
+                row.target,
+                row.claim,
+            ),
         )
+        return cur.rowcount == 1
 
     def outbox_entries(self, include_sent: bool) -> list[OutboxEntry]:
         states = ("pending", "failed", "sent") if include_sent else ("pending", "failed")

@@ -131,8 +131,24 @@ def m004_claims(db: sqlite_utils.Database) -> None:
 @migrations()
 def m005_page_digest(db: sqlite_utils.Database) -> None:
     # Hash of the part of the last page that extraction reads: equal next time means
-    # unchanged without parsing (see monitor.extract.page_digest).
+    # unchanged without parsing (see monitor.extraction.table.page_digest).
     db.execute("ALTER TABLE articles ADD COLUMN page_digest TEXT")
+
+
+@migrations()
+def m006_leases(db: sqlite_utils.Database) -> None:
+    # Claims are leases with a fencing token: `claim` counts the claims ever taken on a
+    # row, and a result is written only while the token it was claimed with is current.
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE articles ADD COLUMN claimed_by TEXT;          -- "pid@host", for messages
+        ALTER TABLE deliveries ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;  -- epoch ms; NULL: free
+        ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+        ALTER TABLE deliveries ADD COLUMN batch_key TEXT;         -- a digest's fixed key
+        """
+    )
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -19,7 +19,9 @@ TRANSPORTS = ["aiohttp", "httpx"]
 
 
 def _fetch(transport: str, url: str, **kw: str | None) -> Page:
-    settings = FetchSettings(per_host_delay_s=0, retries=0, transport=transport)
+    settings = FetchSettings(
+        per_host_delay_s=0, retries=0, transport=transport, allow_private_addresses=True
+    )
 
     async def go() -> Page:
         async with Fetcher(settings) as fetcher:
@@ -69,7 +71,9 @@ def test_redirect_loops_and_non_web_targets_are_clear_errors(transport: str) -> 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_every_check_is_a_fresh_visit_without_cookies(transport: str) -> None:
     async def twice(url: str) -> list[Page]:
-        settings = FetchSettings(per_host_delay_s=0, retries=0, transport=transport)
+        settings = FetchSettings(
+            per_host_delay_s=0, retries=0, transport=transport, allow_private_addresses=True
+        )
         async with Fetcher(settings) as fetcher:
             return [await fetcher.fetch(url), await fetcher.fetch(url)]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, DaemonSettings
+from monitor.config import Config, DaemonSettings, FetchSettings
 from monitor.runner.daemon import claim_due, spread_overdue
 from monitor.runner.logs import configure_logging
 from monitor.storage.database import Store
@@ -26,7 +26,11 @@ def _store_with(tmp_path: Path, count: int, next_check_at: int) -> Store:
 
 def test_claim_takes_the_most_overdue_first_and_leases_them(tmp_path: Path) -> None:
     store = _store_with(tmp_path, 50, NOW - 1_000)
-    claimed = claim_due(store, NOW, 10, lease_ms=60_000)
+    config = Config(
+        fetch=FetchSettings(per_host_concurrency=100),
+        daemon=DaemonSettings(lease_seconds=60.0),
+    )
+    claimed = claim_due(store, config, NOW, 10)
     assert len(claimed) == 10
     # Article i is due at NOW - 1000 - i: the largest i are the most overdue.
     assert sorted(t.url for t in claimed) == sorted(f"https://h.example/{i}" for i in range(40, 50))
@@ -34,8 +38,37 @@ def test_claim_takes_the_most_overdue_first_and_leases_them(tmp_path: Path) -> N
         "SELECT count(*) FROM articles WHERE claimed_until = ?", (NOW + 60_000,)
     ).fetchone()[0]
     assert leased == 10
-    assert len(claim_due(store, NOW, 100, lease_ms=60_000)) == 40  # the rest, not the leased
-    assert claim_due(store, NOW, 100, lease_ms=60_000) == []
+    assert len(claim_due(store, config, NOW, 100)) == 40  # the rest, not the leased
+    assert claim_due(store, config, NOW, 100) == []
+
+
+def test_a_claim_leaves_each_host_only_its_own_slots(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "state")
+    with store.write():
+        for i in range(12):  # the slow host's articles are the most overdue
+            store.ensure_article(f"https://slow.example/{i}", 0)
+        for i in range(20):
+            store.ensure_article(f"https://fast.example/{i}", 0)
+        store.conn.execute("UPDATE articles SET next_check_at = ? - id", (NOW,))
+    config = Config(fetch=FetchSettings(per_host_concurrency=2))
+    first = claim_due(store, config, NOW, 10)
+    hosts = [t.host for t in first]
+    assert hosts.count("slow.example") == 2 and hosts.count("fast.example") == 2
+    # With the slow host's two checks still in flight, later claims skip it entirely.
+    busy = {"slow.example": 2, "fast.example": 0}
+    later = claim_due(store, config, NOW, 8, busy)
+    assert [t.host for t in later] == ["fast.example"] * 2
+
+
+def test_every_claim_takes_a_new_fencing_token(tmp_path: Path) -> None:
+    store = _store_with(tmp_path, 1, NOW - 1_000)
+    config = Config(daemon=DaemonSettings(lease_seconds=61.0))
+    (first,) = claim_due(store, config, NOW, 1)
+    assert claim_due(store, config, NOW + 1_000, 1) == []  # leased: nobody else gets it
+    (second,) = claim_due(store, config, NOW + 62_000, 1)  # the lease ran out
+    assert second.claim == first.claim + 1
+    assert store.holds_claim(second.id, second.claim)
+    assert not store.holds_claim(first.id, first.claim)
 
 
 def test_overdue_articles_are_spread_after_a_restart(tmp_path: Path) -> None:
