@@ -28,5 +28,5 @@ def configure_logging(fmt: str, level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Third-party loggers can print notification URLs with their secrets: keep them quiet.
-    for noisy in ("apprise", "apscheduler", "httpx", "httpcore", "asyncio"):
+    for noisy in ("apprise", "httpx", "httpcore", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy == "apprise" else logging.ERROR)

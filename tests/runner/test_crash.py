@@ -102,6 +102,11 @@ def _all_recorded(newsroom: Newsroom, state: Path) -> bool:
     )
 
 
+def _starts(state: Path) -> object:
+    """When the last daemon started (its heartbeat row is written once it is up)."""
+    return query(state, "SELECT started_at FROM daemon")
+
+
 def _history_markers(state: Path, url: str) -> list[str]:
     """The paragraph each version added, read back from the stored block models."""
     from monitor.history.models import load_article as stored_model
@@ -143,8 +148,17 @@ def test_kill_9_at_random_moments_loses_nothing(newsroom: tuple[Newsroom, Path])
             for i in rng.sample(range(ARTICLES), 2):
                 if room.recorded(state, i) == 1 + len(room.edits[i]):
                     room.edit(i)  # only once the previous edit is in: each edit is observable
+            started = _starts(state)
             daemon.start()
-            time.sleep(rng.uniform(0.05, 1.2))  # the fault: a kill at a random moment
+            # The kill lands at a random moment of the daemon's work, not of its start-up,
+            # however slow the machine: wait for it to be up first.
+            wait_for(lambda: _starts(state) != started, f"daemon up (trial {trial})", 60)
+            if trial % 2:
+                # Every other run gets as far as recording the edits made so far, so
+                # the edits go on however slow the machine; the kill then hits delivery
+                # or the checks after it.
+                wait_for(lambda: _all_recorded(room, state), f"edits in (trial {trial})", 60)
+            time.sleep(rng.uniform(0.0, 0.8))  # the fault itself: a kill at a random moment
             daemon.kill9()
             if (state / "monitor.db").exists():
                 assert _integrity(state) == "ok", f"trial {trial}"
