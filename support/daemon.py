@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -43,7 +44,25 @@ def query(state_dir: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def write_config(path: Path, targets: list[str], **extra: str) -> Path:
+Setting = str | int | float | bool | list[str]
+
+
+def _toml(value: Setting) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value)  # a string or a list of strings, as TOML reads it
+
+
+def write_config(
+    path: Path,
+    targets: list[str],
+    sections: dict[str, dict[str, Setting]] | None = None,
+    **extra: str,
+) -> Path:
+    """A fast test config; `sections` sets more keys, e.g. {"fetch": {"retries": 0}}
+    (a key already written here is replaced, others are added to their section)."""
     lines = [
         "[fetch]",
         "per_host_delay_s = 0",
@@ -64,8 +83,43 @@ def write_config(path: Path, targets: list[str], **extra: str) -> Path:
         f"targets = [{', '.join(repr(t).replace(chr(39), chr(34)) for t in targets)}]",
         "send_timeout_seconds = 5.0",
     ]
+    for section, settings in (sections or {}).items():
+        if f"[{section}]" not in lines:
+            lines.append(f"[{section}]")
+        for key, value in settings.items():
+            start = lines.index(f"[{section}]") + 1
+            end = next(
+                (i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines)
+            )
+            line = f"{key} = {_toml(value)}"
+            same = [i for i in range(start, end) if lines[i].startswith(f"{key} = ")]
+            if same:
+                lines[same[0]] = line
+            else:
+                lines.insert(end, line)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def monitor_command(
+    workdir: Path,
+    state_dir: Path,
+    config: Path,
+    env: dict[str, str] | None,
+    *args: str,
+    timeout_s: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """One `monitor` command run to its end as a real process (e.g. `add URL...`)."""
+    command = [sys.executable, "-m", "monitor", "--state-dir", str(state_dir)]
+    command += ["--config", str(config), *args]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=workdir,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+    )
 
 
 class DaemonProcess:

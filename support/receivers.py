@@ -7,7 +7,6 @@ import email.policy
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -63,6 +62,11 @@ class Webhook:
         self.fail_with: list[int] = []
         self.stall_first = 0  # requests answered only after `stall_seconds`, not recorded
         self.stall_seconds = 3.0
+        # Each stalled request's key and body; `stalling` is set once one is being held,
+        # and setting `release` ends every stall at once (then answered 504, as before).
+        self.held: list[tuple[str | None, dict[str, Any]]] = []
+        self.stalling = threading.Event()
+        self.release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,7 +74,11 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if outer.stall_first > 0:
                     outer.stall_first -= 1
-                    time.sleep(outer.stall_seconds)  # the client gives up first
+                    outer.held.append(
+                        (self.headers.get("X-Article-Monitor-Alert"), json.loads(body))
+                    )
+                    outer.stalling.set()
+                    outer.release.wait(outer.stall_seconds)  # the client gives up first
                     self.send_response(504)
                     self.end_headers()
                     return

@@ -11,6 +11,7 @@ checks. One daemon per database: an exclusive lock on `daemon.lock`, held for li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -80,6 +81,7 @@ class Daemon:
         self.owner = identity.owner()
         self.stopping = False
         self._timers: list[asyncio.Task[None]] = []
+        self._stop_timers = asyncio.Event()
         self._last_look: int | None = None
 
     async def run(self) -> int:
@@ -170,7 +172,10 @@ class Daemon:
                 _log_database_error(exc)
             except Exception:
                 log.exception("%s failed; it runs again in %gs", name, seconds)
-            await asyncio.sleep(seconds)
+            # Sleep until the next round, or until shutdown starts: a stop request
+            # must not wait out a timer's period.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_timers.wait(), seconds)
 
     async def _beat(self) -> None:
         self._heartbeat("running", tick=True)
@@ -203,6 +208,7 @@ class Daemon:
         log.info("stopping")
         sd_notify("STOPPING=1")
         self.stopping = True
+        self._stop_timers.set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.daemon.grace_seconds
         checks.cancel()  # it only ever waits at an await, never inside a write
