@@ -119,11 +119,16 @@ class Config:
     mirrors: tuple[tuple[str, str], ...] = ()
     source: str = "defaults"
 
-    def mirror_hosts(self) -> frozenset[str]:
-        """The hosts mirror rules fetch through: chosen by the user, always allowed."""
+    def mirror_endpoints(self) -> frozenset[tuple[str, int]]:
+        """(host, port) of each mirror target: chosen by the user, always allowed."""
         from urllib.parse import urlsplit
 
-        return frozenset((urlsplit(target).hostname or "").lower() for _, target in self.mirrors)
+        found = set()
+        for _, target in self.mirrors:
+            parts = urlsplit(target)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            found.add(((parts.hostname or "").lower().rstrip("."), port))
+        return frozenset(found)
 
     def fetch_url(self, canonical_url: str) -> str:
         for prefix, target in self.mirrors:

@@ -21,10 +21,16 @@ def mask_url(url: str) -> str:
     return masked
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@]*):([^@/\s]+)@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s@]+)@")
 
 
 def mask_credentials(text: str) -> str:
-    """Every `scheme://user:password@` in a text with the password hidden (mirror
-    rules and redirect targets can carry them into errors, logs and messages)."""
-    return _USERINFO.sub(r"\1\2:****@", text)
+    """Every `scheme://user:password@` in a text with the password hidden, and a lone
+    `scheme://token@` with the token hidden (mirror rules and redirect targets can
+    carry them into errors, logs and messages)."""
+    return _USERINFO.sub(_masked_userinfo, text)
+
+
+def _masked_userinfo(match: re.Match[str]) -> str:
+    user, colon, _ = match.group(2).partition(":")
+    return f"{match.group(1)}{user}:****@" if colon else f"{match.group(1)}****@"

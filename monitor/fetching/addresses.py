@@ -44,23 +44,32 @@ def is_private_host(host: str) -> bool:
     return is_private_address(host)
 
 
+Endpoint = tuple[str, int]  # (host, port): what a connection goes to
+
+
+def endpoint(host: str, port: int) -> Endpoint:
+    return host.strip("[]").lower().rstrip("."), port
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_private: bool = False
-    trusted_hosts: frozenset[str] = field(default_factory=frozenset)  # mirror targets
+    # The exact host and port of each mirror target: trusted, and nothing else on that
+    # host (a mirror on 127.0.0.1:8000 must not open 127.0.0.1:2375 to a redirect).
+    trusted: frozenset[Endpoint] = field(default_factory=frozenset)
 
-    def applies_to(self, host: str) -> bool:
-        return not self.allow_private and host.strip("[]").lower() not in self.trusted_hosts
+    def applies_to(self, host: str, port: int) -> bool:
+        return not self.allow_private and endpoint(host, port) not in self.trusted
 
-    def check_host(self, host: str) -> None:
+    def check_host(self, host: str, port: int) -> None:
         """Refuse a literal private host (names are checked when resolved)."""
-        if self.applies_to(host) and is_private_host(host):
+        if self.applies_to(host, port) and is_private_host(host):
             raise FetchError(
                 f"refused: {host} is a private address (see fetch.allow_private_addresses)"
             )
 
-    def check_addresses(self, host: str, addresses: list[str]) -> None:
-        if self.applies_to(host) and any(is_private_address(a) for a in addresses):
+    def check_addresses(self, host: str, port: int, addresses: list[str]) -> None:
+        if self.applies_to(host, port) and any(is_private_address(a) for a in addresses):
             raise FetchError(
                 f"refused: {host} resolves to a private address (see fetch.allow_private_addresses)"
             )

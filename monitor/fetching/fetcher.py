@@ -24,7 +24,7 @@ import httpx
 
 from monitor.config import FetchSettings, default_user_agent
 from monitor.errors import FetchError
-from monitor.fetching.addresses import AddressPolicy, resolved_addresses
+from monitor.fetching.addresses import AddressPolicy, Endpoint, resolved_addresses
 from monitor.fetching.charset import decode
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
@@ -68,14 +68,14 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        trusted_hosts: frozenset[str] = frozenset(),
+        trusted: frozenset[Endpoint] = frozenset(),
     ) -> None:
         self.settings = s = settings or FetchSettings()
-        self.policy = AddressPolicy(s.allow_private_addresses, trusted_hosts)
+        self.policy = AddressPolicy(s.allow_private_addresses, trusted)
         self.transport = transport or _transport(s, self.policy)
         # The aiohttp transport checks resolved addresses at connect time; over plain
         # httpx, names are resolved and checked just before each request instead.
-        self._resolve_first = transport is None and s.transport == "httpx"
+        self._plain_httpx = transport is None and s.transport == "httpx"
         self._headers = httpx.Headers(
             {
                 "User-Agent": s.user_agent or default_user_agent(),
@@ -171,6 +171,9 @@ class Fetcher:
             await self._check_address(url)
             request = httpx.Request("GET", url, headers=self._headers)  # copied, not parsed
             request.headers.update(conditional)
+            if self._plain_httpx and request.url.userinfo:
+                # aiohttp sends a URL's user:password itself; httpx's transport does not.
+                request.headers["Authorization"] = _basic_auth(request.url)
             request.extensions = self._extensions
             response = await self.transport.handle_async_request(request)
             response.request = request
@@ -187,14 +190,14 @@ class Fetcher:
         """Refuse a hop to a private address (the first URL and every redirect)."""
         parts = urlsplit(url)
         host = parts.hostname or ""
-        self.policy.check_host(host)
-        if self._resolve_first and self.policy.applies_to(host):
-            port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.policy.check_host(host, port)
+        if self._plain_httpx and self.policy.applies_to(host, port):
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port)
             except OSError:
                 return  # the request itself reports the lookup failure
-            self.policy.check_addresses(host, resolved_addresses(infos))
+            self.policy.check_addresses(host, port, resolved_addresses(infos))
 
     async def _read(self, response: httpx.Response, final_url: str) -> Page:
         status = response.status_code
@@ -267,6 +270,15 @@ def _transport(settings: FetchSettings, policy: AddressPolicy) -> httpx.AsyncBas
 
     resolver = None if settings.allow_private_addresses else GuardedResolver(policy)
     return AiohttpTransport(max_connections=connections, resolver=resolver)
+
+
+def _basic_auth(url: httpx.URL) -> str:
+    import base64
+    from urllib.parse import unquote
+
+    user, _, password = url.userinfo.decode("ascii").partition(":")
+    token = f"{unquote(user)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(token).decode("ascii")
 
 
 def _retry_after(value: str | None) -> float | None:

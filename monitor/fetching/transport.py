@@ -156,7 +156,7 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         try:
-            self._policy.check_addresses(host, [r["host"] for r in results])
+            self._policy.check_addresses(host, port, [r["host"] for r in results])
         except FetchError as exc:
             raise PrivateAddressRefused(str(exc)) from exc
         return results

@@ -38,5 +38,6 @@ def add_urls(
 def _refuse_private(config: Config, url: str) -> None:
     if config.fetch_url(url) != url:
         return  # fetched through a mirror the user chose
-    policy = AddressPolicy(config.fetch.allow_private_addresses, config.mirror_hosts())
-    policy.check_host(urlsplit(url).hostname or "")
+    parts = urlsplit(url)
+    policy = AddressPolicy(config.fetch.allow_private_addresses)
+    policy.check_host(parts.hostname or "", parts.port or 443)

@@ -155,7 +155,7 @@ async def run_checks(
 
 def fetcher_for(config: Config) -> Fetcher:
     """A Fetcher that trusts the hosts of the user's mirror rules."""
-    return Fetcher(config.fetch, trusted_hosts=config.mirror_hosts())
+    return Fetcher(config.fetch, trusted=config.mirror_endpoints())
 
 
 def claim_pass(

@@ -152,7 +152,7 @@ def test_kill_9_at_random_moments_loses_nothing(newsroom: tuple[Newsroom, Path])
             daemon.start()
             # The kill lands at a random moment of the daemon's work, not of its start-up,
             # however slow the machine: wait for it to be up first.
-            wait_for(lambda: _starts(state) != started, f"daemon up (trial {trial})", 60)
+            wait_for(lambda s=started: _starts(state) != s, f"daemon up (trial {trial})", 60)
             if trial % 2:
                 # Every other run gets as far as recording the edits made so far, so
                 # the edits go on however slow the machine; the kill then hits delivery
