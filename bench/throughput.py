@@ -15,7 +15,8 @@ from monitor.article import Article
 from monitor.config import Config, FetchSettings
 from monitor.event_loop import run as run_async
 from monitor.extraction.parser_pool import ParserPool
-from monitor.runner.check import run_checks
+from monitor.outcome import CheckOutcome
+from monitor.runner.check import check_pass
 from monitor.snapshot import Snapshot
 from monitor.storage.database import Store
 
@@ -106,9 +107,17 @@ def config_for(base_url: str, mode: str, transport: str) -> Config:
 
 
 def check_all(store: Store, config: Config, parser: ParserPool | None = None) -> Counter[str]:
-    batch = store.check_targets(None, 0, due_only=False)
-    results = run_async(run_checks(store, config, batch, parser=parser))
-    return Counter(r.outcome + (f" ({r.detail})" if r.outcome == "error" else "") for r in results)
+    outcomes: Counter[str] = Counter()
+
+    def count(r: CheckOutcome) -> None:
+        outcomes[r.outcome + (f" ({r.detail})" if r.outcome == "error" else "")] += 1
+
+    run_async(
+        check_pass(
+            store, config, ids=None, due_only=False, owner="bench", parser=parser, on_result=count
+        )
+    )
+    return outcomes
 
 
 def monitor_runs(

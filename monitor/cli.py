@@ -205,36 +205,49 @@ def check(
     from monitor.event_loop import run as run_async
     from monitor.notify.outbox import deliver
     from monitor.outcome import CheckOutcome
-    from monitor.runner.check import claim_pass, end_pass, run_checks
+    from monitor.runner.check import check_pass
+    from monitor.storage.checks import ClaimedElsewhere
 
     config = ctx.config()
     owner = identity.owner()
     with ctx.store() as store:
         ids = [store.resolve(a).id for a in articles] if articles else None
-        batch, elsewhere = claim_pass(store, config, ids, not all_articles, owner)
-        for other in elsewhere:
-            click.echo(f"skipped (being checked by {other.owner})  {terminal(other.url)}", err=True)
-        show_bar = sys.stderr.isatty() and not as_json and len(batch) > 1
-        try:
-            with click.progressbar(
-                length=len(batch), label="checking", file=sys.stderr, hidden=not show_bar
-            ) as bar:
+        total = store.count_pass(ids, due_only=not all_articles, now=now_ms())
+        show_bar = sys.stderr.isatty() and not as_json and total > 1
+        with click.progressbar(
+            length=total, label="checking", file=sys.stderr, hidden=not show_bar
+        ) as bar:
 
-                def report(result: CheckOutcome) -> None:
-                    bar.update(1)
-                    if as_json:
-                        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-                    else:
-                        click.echo(terminal(result.line()))
+            def report(result: CheckOutcome) -> None:
+                bar.update(1)
+                if as_json:
+                    click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+                else:
+                    click.echo(terminal(result.line()))
 
-                parser = _parser_for(config, len(batch))
-                try:
-                    run_async(run_checks(store, config, batch, parser=parser, on_result=report))
-                finally:
-                    if parser is not None:
-                        parser.close()
-        finally:
-            end_pass(store, owner)
+            def skipped(other: ClaimedElsewhere) -> None:
+                bar.update(1)
+                click.echo(
+                    f"skipped (being checked by {other.owner})  {terminal(other.url)}", err=True
+                )
+
+            parser = _parser_for(config, total)
+            try:
+                run_async(
+                    check_pass(
+                        store,
+                        config,
+                        ids=ids,
+                        due_only=not all_articles,
+                        owner=owner,
+                        parser=parser,
+                        on_result=report,
+                        on_skipped=skipped,
+                    )
+                )
+            finally:
+                if parser is not None:
+                    parser.close()
         if not no_notify:
             outcome = run_async(deliver(store, config, now_ms, owner=owner))
             if outcome.sent or outcome.retrying or outcome.failed:

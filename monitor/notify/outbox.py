@@ -96,6 +96,7 @@ def _claim(
     """Lease what is due, per target the leading run in alert order, as batches."""
     claimed: dict[str, list[list[DueDelivery]]] = {}
     with store.write():
+        store.release_dead_claims(current)  # a sender killed mid-send holds up nobody
         queues = _due_by_target(store.due_deliveries(MAX_PENDING_PER_ROUND), current)
         for key, rows in queues.items():
             mine = []
@@ -140,10 +141,10 @@ def _batches(store: Store, config: Config, rows: list[DueDelivery]) -> list[list
             loose.append(row)
         else:
             batches.append([row])
-    if len(loose) == 1:
-        batches.append(loose)
-    elif loose:
-        key = digest_key(loose)
+    if loose:
+        # Fixed at the first attempt, a lone alert included: if this send is cut off,
+        # the retry sends the same alerts under the same key, never a regrouping.
+        key = alert_key(loose[0]) if len(loose) == 1 else digest_key(loose)
         for row in loose:
             store.fix_batch_key(row, key)
         batches.append([dataclasses.replace(row, batch_key=key) for row in loose])

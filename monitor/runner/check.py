@@ -12,8 +12,8 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from monitor.article import Article
 from monitor.clock import Clock, now_ms, seconds_ms
@@ -26,6 +26,7 @@ from monitor.history.recording import record, record_removal
 from monitor.masking import mask_credentials
 from monitor.notify.policy import queue_alerts
 from monitor.outcome import ArticleTarget, ArticleUpdate, CheckOutcome, Outcome, PageMarks
+from monitor.runner.feeding import HostFeeder
 from monitor.runner.schedule import jittered, next_interval
 from monitor.storage.checks import ClaimedElsewhere, ClaimRequest, StaleClaim
 from monitor.storage.database import Store
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from monitor.extraction.parser_pool import ParserPool
 
 log = logging.getLogger("monitor.check")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,42 +138,116 @@ async def run_checks(
     parser: ParserPool | None = None,
     on_result: Callable[[CheckOutcome], None] | None = None,
 ) -> list[CheckOutcome]:
-    """Check a batch; with a `parser`, pages are parsed in its worker processes while
-    this one goes on fetching and writing."""
-    active = fetcher or fetcher_for(config)
-    pipeline = CheckPipeline(store, config, active, parser=parser, clock=clock, on_result=on_result)
+    """Check articles already claimed; with a `parser`, pages are parsed in its worker
+    processes while this one goes on fetching and writing."""
+    feeder: HostFeeder[ArticleTarget] = HostFeeder(config.fetch.per_host_concurrency)
+    for target in batch:
+        feeder.add(target.host, target)
     results: list[CheckOutcome] = []
+
+    def collect(result: CheckOutcome) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    def start(items: list[tuple[str, ArticleTarget]]) -> list[ArticleTarget]:
+        return [target for _, target in items]
+
+    await _drive(store, config, feeder, start, fetcher, parser, clock, collect)
+    return results
+
+
+@dataclass
+class PassSummary:
+    checked: int = 0
+    skipped: list[ClaimedElsewhere] = field(default_factory=list)
+
+
+async def check_pass(
+    store: Store,
+    config: Config,
+    *,
+    ids: list[int] | None,
+    due_only: bool,
+    owner: str,
+    fetcher: Fetcher | None = None,
+    parser: ParserPool | None = None,
+    on_result: Callable[[CheckOutcome], None] | None = None,
+    on_skipped: Callable[[ClaimedElsewhere], None] | None = None,
+) -> PassSummary:
+    """One `monitor check` pass over these ids, the due articles, or all: claimed the
+    way the daemon claims, a few at a time as slots free up, host by host; articles
+    another process is checking are skipped (and reported). Whatever the number of
+    articles, at most `fetch.concurrency` pages are in memory at once."""
+    summary = PassSummary()
+    feeder: HostFeeder[int] = HostFeeder(config.fetch.per_host_concurrency)
+    with store.write():
+        store.release_dead_claims(now_ms())
+    for article_id, host in store.pass_candidates(ids, due_only, now_ms()):
+        feeder.add(host, article_id)
+    lease = seconds_ms(config.daemon.lease_seconds)
+
+    def start(items: list[tuple[str, int]]) -> list[ArticleTarget]:
+        request = ClaimRequest(now_ms(), lease, owner)
+        with store.write():
+            claimed, elsewhere = store.claim_ids(request, [article_id for _, article_id in items])
+        for other in elsewhere:
+            feeder.done(other.host)
+            summary.skipped.append(other)
+            if on_skipped is not None:
+                on_skipped(other)
+        return claimed
+
+    def counted(result: CheckOutcome) -> None:
+        summary.checked += 1
+        if on_result is not None:
+            on_result(result)
+
     try:
-        for target in batch:
-            pipeline.submit(target)
-        while pipeline.in_flight:
-            results.extend(await pipeline.settle())
+        await _drive(store, config, feeder, start, fetcher, parser, now_ms, counted)
+    finally:
+        with store.write():
+            store.release_claims(owner)  # what an interrupted pass still held
+    return summary
+
+
+async def _drive(
+    store: Store,
+    config: Config,
+    feeder: HostFeeder[T],
+    start: Callable[[list[tuple[str, T]]], list[ArticleTarget]],
+    fetcher: Fetcher | None,
+    parser: ParserPool | None,
+    clock: Clock,
+    on_result: Callable[[CheckOutcome], None],
+) -> None:
+    """Keep up to `fetch.concurrency` checks in flight until the feeder is empty; a
+    check starts only when its host has room, so no deadline is spent in a queue."""
+    active = fetcher or fetcher_for(config)
+    pipeline = CheckPipeline(store, config, active, parser=parser, clock=clock)
+    try:
+        while len(feeder) or pipeline.in_flight:
+            free = config.fetch.concurrency - pipeline.in_flight
+            if free > 0 and len(feeder):
+                taken = feeder.take(free)
+                if not taken and not pipeline.in_flight:
+                    raise AssertionError("work waits but no host has room")  # a slot leaked
+                for target in start(taken):
+                    pipeline.submit(target)
+            if not pipeline.in_flight:
+                continue  # everything taken was skipped: take more
+            for result in await pipeline.settle():
+                feeder.done(result.target.host)
+                on_result(result)
     finally:
         pipeline.abandon()
         if fetcher is None:
             await active.aclose()
-    return results
 
 
 def fetcher_for(config: Config) -> Fetcher:
     """A Fetcher that trusts the hosts of the user's mirror rules."""
     return Fetcher(config.fetch, trusted=config.mirror_endpoints())
-
-
-def claim_pass(
-    store: Store, config: Config, ids: list[int] | None, due_only: bool, owner: str
-) -> tuple[list[ArticleTarget], list[ClaimedElsewhere]]:
-    """Claim what a `monitor check` pass covers, exactly as the daemon claims; the
-    articles another checker holds are returned apart (skipped, not waited for)."""
-    request = ClaimRequest(now_ms(), seconds_ms(config.daemon.lease_seconds), owner)
-    with store.write():
-        return store.claim_for_pass(request, ids, due_only)
-
-
-def end_pass(store: Store, owner: str) -> None:
-    """Release what a pass still holds (checks it abandoned): they stay due."""
-    with store.write():
-        store.release_claims(owner)
 
 
 async def fetch_target(

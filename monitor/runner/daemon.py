@@ -68,10 +68,7 @@ def release_dead_claims(store: Store, now: int) -> list[str]:
     """Leases of processes that died (a daemon killed -9, a CLI pass) end now, so
     their articles and deliveries need not wait for the leases to run out."""
     with store.write():
-        dead = [owner for owner in store.claim_owners(now) if identity.owner_is_dead(owner)]
-        for owner in dead:
-            store.release_claims(owner)
-    return dead
+        return store.release_dead_claims(now)
 
 
 class Daemon:
@@ -179,6 +176,9 @@ class Daemon:
 
     async def _beat(self) -> None:
         self._heartbeat("running", tick=True)
+        dead = release_dead_claims(self.store, now_ms())
+        if dead:
+            log.info("released the leases of %s (no longer running)", ", ".join(dead))
 
     async def _deliver(self) -> None:
         report = await deliver(self.store, self.config, now_ms, owner=self.owner)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from monitor.errors import MonitorError
 
 LOCK_NAME = "daemon.lock"
+HOLDER_WAIT_S = 2.0
 
 
 class DaemonLock:
@@ -25,7 +27,7 @@ class DaemonLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            holder = _holder(fd)
             os.close(fd)
             raise MonitorError(
                 f"another daemon (pid {holder}) is running on {self.path.parent}"
@@ -38,6 +40,30 @@ class DaemonLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+
+
+def _holder(fd: int) -> str:
+    """The pid the lock's holder wrote. It writes it just after taking the lock, so a
+    process that lost a race by microseconds may find the file empty or still naming
+    the previous holder: look again briefly until it names a live process."""
+    end = time.monotonic() + HOLDER_WAIT_S
+    while True:
+        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+        if text.isdigit() and _alive(int(text)):
+            return text
+        if time.monotonic() > end:
+            return text or "?"
+        time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def daemon_holds_lock(state_dir: Path) -> bool | None:

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from monitor.identity import owner_is_dead
 from monitor.outcome import ArticleTarget, ArticleUpdate
 
 _TARGET_COLUMNS = ", ".join(f.name for f in dataclasses.fields(ArticleTarget))
@@ -39,6 +40,7 @@ class ClaimRequest:
 class ClaimedElsewhere:
     article_id: int
     url: str
+    host: str
     owner: str
     until: int
 
@@ -69,27 +71,36 @@ class CheckQueries:
                 chosen.append(row["id"])
         return self._claim(request, chosen)
 
-    def claim_for_pass(
-        self, request: ClaimRequest, ids: list[int] | None, due_only: bool
+    def pass_candidates(
+        self, ids: list[int] | None, due_only: bool, now: int
+    ) -> list[tuple[int, str]]:
+        """(id, host) of the articles a `monitor check` pass covers: these ids, the due
+        ones, or all that are watched; most overdue first. Only ids: a pass over
+        100,000 articles holds a few MB here, the rest is read as each is claimed."""
+        where, args = _pass_filter(ids, due_only, now)
+        rows = self.conn.execute(
+            f"SELECT id, host FROM articles WHERE {where} ORDER BY next_check_at, id", args
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def count_pass(self, ids: list[int] | None, due_only: bool, now: int) -> int:
+        where, args = _pass_filter(ids, due_only, now)
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM articles WHERE {where}", args).fetchone()[0]
+        )
+
+    def claim_ids(
+        self, request: ClaimRequest, ids: list[int]
     ) -> tuple[list[ArticleTarget], list[ClaimedElsewhere]]:
-        """Claim the articles a `monitor check` pass covers (these ids, the due ones, or
-        all); those another checker holds are returned apart, unclaimed."""
-        sql = "SELECT id FROM articles WHERE state != 'stopped'"
-        args: dict[str, object] = {"now": request.now}
-        if ids is not None:
-            sql += " AND id IN (SELECT value FROM json_each(:ids))"
-            args["ids"] = _json_list(ids)
-        elif due_only:
-            sql += " AND next_check_at <= :now"
-        wanted = [r[0] for r in self.conn.execute(sql + " ORDER BY next_check_at, id", args)]
-        claimed = self._claim(request, wanted)
+        """Claim these articles; those another checker holds are returned apart."""
+        claimed = self._claim(request, ids)
         got = {t.id for t in claimed}
         others = self.conn.execute(
-            "SELECT id, url, coalesce(claimed_by, '?'), claimed_until FROM articles "
+            "SELECT id, url, host, coalesce(claimed_by, '?'), claimed_until FROM articles "
             "WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id",
-            {"ids": _json_list([i for i in wanted if i not in got])},
+            {"ids": _json_list([i for i in ids if i not in got])},
         ).fetchall()
-        return claimed, [ClaimedElsewhere(r[0], r[1], r[2], r[3] or 0) for r in others]
+        return claimed, [ClaimedElsewhere(r[0], r[1], r[2], r[3], r[4] or 0) for r in others]
 
     def _claim(self, request: ClaimRequest, ids: list[int]) -> list[ArticleTarget]:
         if not ids:
@@ -122,6 +133,14 @@ class CheckQueries:
             {"now": now},
         ).fetchall()
         return sorted(str(r[0]) for r in rows if r[0] is not None)
+
+    def release_dead_claims(self, now: int) -> list[str]:
+        """End the leases of processes on this host that are gone (a daemon or a CLI
+        pass killed -9): their work need not wait for the leases to run out."""
+        dead = [owner for owner in self.claim_owners(now) if owner_is_dead(owner)]
+        for owner in dead:
+            self.release_claims(owner)
+        return dead
 
     def release_claims(self, owner: str) -> None:
         """End a checker's leases on articles and deliveries: a pass that is over, or a
@@ -193,6 +212,18 @@ class CheckQueries:
         )
         if cur.rowcount != 1:
             raise StaleClaim(f"article {target.id} was claimed by another checker")
+
+
+def _pass_filter(ids: list[int] | None, due_only: bool, now: int) -> tuple[str, dict[str, object]]:
+    """Which watched articles a pass covers: these ids, the due ones, or all."""
+    where = "state != 'stopped'"
+    args: dict[str, object] = {"now": now}
+    if ids is not None:
+        where += " AND id IN (SELECT value FROM json_each(:ids))"
+        args["ids"] = _json_list(ids)
+    elif due_only:
+        where += " AND next_check_at <= :now"
+    return where, args
 
 
 def _json_list(values: list[int] | list[str]) -> str:

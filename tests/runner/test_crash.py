@@ -125,8 +125,10 @@ def _history_markers(state: Path, url: str) -> list[str]:
 
 def _settle(newsroom: Newsroom, work: Path, hook: Webhook, daemon: DaemonProcess) -> None:
     state = work / "state"
+    started = _starts(state)
     restarted = DaemonProcess(work, state, daemon.config, daemon.env).start()
     try:
+        wait_for(lambda: _starts(state) != started, "the last daemon up", 60)
         wait_for(lambda: _all_recorded(newsroom, state), "every edit recorded", 60)
         wait_for(
             lambda: not query(state, "SELECT 1 FROM deliveries WHERE state != 'sent'"),
