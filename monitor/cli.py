@@ -380,12 +380,19 @@ def run(ctx: Context) -> None:
 
     # Until the daemon's own handlers are in place, a stop request is a clean exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from monitor.runner.lock import DaemonLock
+
+    config = ctx.config()
+    # The lock first, before the daemon's heavy imports: a second daemon is refused at
+    # once. It is held until this process exits (the kernel releases it then), so no
+    # other daemon starts while this one is still finishing.
+    lock = DaemonLock(ctx.state_dir)
+    lock.acquire()
     from monitor.runner.daemon import run_daemon
     from monitor.runner.logs import configure_logging
 
-    config = ctx.config()
     configure_logging(config.daemon.log_format, config.daemon.log_level)
-    code = run_daemon(ctx.state_dir, config)
+    code = run_daemon(ctx.state_dir, config, lock)
     # Everything is committed and the database closed. A notification plugin's thread
     # still blocked in a send would hold up the interpreter's exit (it joins them): a
     # stop request must not wait on a slow receiver, so leave now.

@@ -86,12 +86,7 @@ class Daemon:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        lock = DaemonLock(self.state_dir)
-        lock.acquire()
-        try:
-            await self._run_locked(stop)
-        finally:
-            lock.release()
+        await self._run_locked(stop)
         return 0
 
     async def _run_locked(self, stop: asyncio.Event) -> None:
@@ -277,7 +272,17 @@ def _parser_pool(config: Config) -> ParserPool | None:
     return ParserPool(workers)
 
 
-def run_daemon(state_dir: Path, config: Config) -> int:
+def run_daemon(state_dir: Path, config: Config, lock: DaemonLock | None = None) -> int:
+    """Run the daemon holding the state directory's lock: the caller's (taken early,
+    kept until the process exits) or one taken and released here."""
     from monitor.event_loop import run
 
-    return run(Daemon(state_dir, config).run())
+    own = lock is None
+    held = lock or DaemonLock(state_dir)
+    if own:
+        held.acquire()
+    try:
+        return run(Daemon(state_dir, config).run())
+    finally:
+        if own:
+            held.release()
