@@ -41,19 +41,32 @@ def throughput(
     )
     rounds: list[list[tp.Run]] = []
     stores = {t: Store.open(work / f"state-{t}") for t in ("aiohttp", "httpx")}
-    for store in stores.values():
+    hard_stores = {t: Store.open(work / f"state-{t}-hard") for t in ("aiohttp", "httpx")}
+    for store in (*stores.values(), *hard_stores.values()):
         import_paths(store, [snaps])
     # Like the daemon, one pool of parser processes for the whole run.
     parser = ParserPool(workers) if (workers := Config().check.parse_workers) else None
+    for transport, store in hard_stores.items():  # their first checks, untimed
+        tp.check_all(store, tp.config_for(nginx.base, "hard", transport), parser)
     for _ in range(reps):
         runs = tp.baselines(nginx.base, pages)
         for transport, store in stores.items():
-            runs += tp.monitor_runs(store, nginx.base, site, bases, pages, transport, 0.1, parser)
+            runs += tp.monitor_runs(
+                store,
+                nginx.base,
+                site,
+                bases,
+                pages,
+                transport,
+                0.1,
+                parser,
+                hard_stores[transport],
+            )
             _restore_site(site, bases, pages)  # the next runs start from unedited pages
         rounds.append(runs)
     if parser is not None:
         parser.close()
-    for store in stores.values():
+    for store in (*stores.values(), *hard_stores.values()):
         store.close()
     out: dict[str, Any] = {"nginx_rps": capacity, "rounds": reps, "runs": []}
     for name in [r.name for r in rounds[0]]:
@@ -94,6 +107,8 @@ def _report_run(table: Table, runs: list[tp.Run], ratios: list[tuple[float, floa
     default = run.name.startswith(f"monitor [{FetchSettings().transport}]")  # targets are for it
     if default and "varying" in run.name:
         target = verdict(ratio_httpx >= 2 and ratio_aiohttp >= 0.3, ">=2x httpx, >=0.3x aiohttp")
+    elif default and "hard pages" in run.name:
+        target = verdict(ratio_httpx >= 3 and ratio_aiohttp >= 0.3, ">=3x httpx, >=0.3x aiohttp")
     elif default and "304" in run.name:
         target = verdict(ratio_aiohttp >= 0.5, ">=0.5x aiohttp")
     table.add(

@@ -57,8 +57,11 @@ def variant(bases: list[tuple[Snapshot, Article]], i: int, edit: int = 0) -> Art
     return dataclasses.replace(base, title=f"{base.title}（{i}）", url=url_of(i), body=body)
 
 
-def page_html(article: Article, rng: random.Random) -> str:
-    html = nyt_page(article, token="__TOKEN__")
+def page_html(article: Article, rng: random.Random, hard: bool = False, dual: bool = False) -> str:
+    """A page of ~118 KB. `hard`: the per-request bytes sit inside the article too (the
+    article element's attributes, an ad between paragraphs, scripts and comments inside
+    paragraphs), as on the live site; with `dual`, the bilingual layout."""
+    html = nyt_page(article, token="__TOKEN__", hard=hard, dual=dual)
     # Real pages carry ~100 KB of scripts and styles; so do these.
     filler = "".join(
         rng.choice("abcdefghijklmnopqrstuvwxyz0123456789;{}()=. ")
@@ -75,18 +78,24 @@ def write_site(site: Path, snapshots: Path, count: int) -> list[tuple[Snapshot, 
     shutil.rmtree(site, ignore_errors=True)
     shutil.rmtree(snapshots, ignore_errors=True)
     snapshots.mkdir(parents=True)
+    hard_site = site.parent / f"{site.name}-hard"
+    shutil.rmtree(hard_site, ignore_errors=True)
     for i in range(count):
         article = variant(bases, i)
         write_page(site, i, article, rng)
+        write_page(hard_site, i, article, rng, hard=True)
         snap = Snapshot(1_700_000_000_000 + i, article.title, url_of(i), article.to_feed_html())
         (snapshots / f"{i}.md").write_text(snap.render(), encoding="utf-8")
     return bases
 
 
-def write_page(site: Path, i: int, article: Article, rng: random.Random) -> None:
+def write_page(
+    site: Path, i: int, article: Article, rng: random.Random, hard: bool = False
+) -> None:
     folder = site / f"article-{i}"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.html").write_text(page_html(article, rng), encoding="utf-8")
+    html = page_html(article, rng, hard=hard, dual=hard and i % 4 == 0)
+    (folder / "index.html").write_text(html, encoding="utf-8")
 
 
 NGINX_CONF = """
@@ -113,6 +122,12 @@ http {{
         location /identical/ {{ alias {site}/; etag on; }}
         location /varying/ {{
             alias {site}/;
+            sub_filter '__TOKEN__' '$request_id';
+            sub_filter_once off;
+            sub_filter_types text/html;
+        }}
+        location /hard/ {{
+            alias {site}-hard/;
             sub_filter '__TOKEN__' '$request_id';
             sub_filter_once off;
             sub_filter_types text/html;

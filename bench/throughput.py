@@ -129,10 +129,12 @@ def monitor_runs(
     transport: str,
     edited_fraction: float,
     parser: ParserPool | None = None,
+    hard_store: Store | None = None,
 ) -> list[Run]:
     runs = []
     identical = config_for(base_url, "identical", transport)
     varying = config_for(base_url, "varying", transport)
+    hard = config_for(base_url, "hard", transport)
     _clear_validators(store)
     # Pages edited in an earlier round were written back since: real changes (reverts).
     reverted = _edited_last_round(store)
@@ -159,6 +161,14 @@ def monitor_runs(
             lambda: check_all(store, varying, parser),
         )
     )
+    if hard_store is not None:
+        runs.append(
+            _timed(
+                f"monitor [{transport}]: unchanged, hard pages (varying inside the article)",
+                count,
+                lambda: check_all(hard_store, hard, parser),
+            )
+        )
     rng = random.Random(count)
     edited = rng.sample(range(count), max(1, int(count * edited_fraction)))
     round_no = _next_edit_round(store)

@@ -32,8 +32,20 @@ SUBSCRIBE = (
 )
 
 
-def nyt_page(art: Article, *, token: str = "", dual: bool = False, charset: str = "utf-8") -> str:
-    """A live page for `art`; `token` varies bytes that are not article text."""
+def nyt_page(
+    art: Article,
+    *,
+    token: str = "",
+    dual: bool = False,
+    charset: str = "utf-8",
+    hard: bool = False,
+) -> str:
+    """A live page for `art`; `token` varies bytes that are not article text.
+
+    `hard` puts the varying bytes where the live site puts them and a byte-level fast
+    path cannot step around them: in the article element's attributes (another class,
+    another attribute order), a rotating ad between the paragraphs, and inline scripts
+    with timestamps and render comments inside the paragraphs themselves."""
     parts = [
         f'<!DOCTYPE html><html lang="zh-hans"><head><meta charset="{charset}">',
         f"<title>{e(art.title)} - 纽约时报中文网</title>",
@@ -42,7 +54,12 @@ def nyt_page(art: Article, *, token: str = "", dual: bool = False, charset: str 
         f'<script>window.__token="{e(token)}";var dataLayer=[];</script></head><body>',
         NAV,
         AD.replace("广告", f"广告{e(token)}"),
-        '<main><article class="article-content"><div class="article-header"><header>',
+        (
+            f'<main><article data-render="{e(token)}" class="article-content font-normal">'
+            if hard
+            else '<main><article class="article-content">'
+        )
+        + '<div class="article-header"><header>',
         f"<h1>{e(art.title)}</h1>",
     ]
     if dual:
@@ -64,7 +81,9 @@ def nyt_page(art: Article, *, token: str = "", dual: bool = False, charset: str 
     for index, block in enumerate(art.body):
         if index and index % 6 == 0:
             parts.append("</div>" + AD + ASIDE + '<div class="article-partial">')
-        parts.append(_block_html(block.kind, block.text, block.src, dual))
+        elif hard and index % 3 == 0:
+            parts.append(f'<div class="big_ad"><span>广告 {e(token)}</span></div>')
+        parts.append(_block_html(block.kind, block.text, block.src, dual, token if hard else None))
     parts.append("</div></section>")
     if art.footer:
         parts.append(
@@ -82,13 +101,15 @@ def nyt_page(art: Article, *, token: str = "", dual: bool = False, charset: str 
     return "\n".join(parts)
 
 
-def _block_html(kind: str, text: str, src: str, dual: bool) -> str:
+def _block_html(kind: str, text: str, src: str, dual: bool, token: str | None = None) -> str:
     if kind == "img":
         return (
             f'<figure class="article-inline-photo"><img src="{e(src)}">'
             f"<figcaption>{e(text)}</figcaption></figure>"
         )
     inner = f"<b>{e(text)}</b>" if kind == "h" else e(text)
+    if token is not None:  # what rendering leaves inside a paragraph, different each time
+        inner += f'<!-- rendered {e(token)} --><script>window.__t="{e(token)}";</script>'
     paragraph = f'<div class="article-paragraph">\n  {inner}\n</div>'
     if not dual:
         return paragraph

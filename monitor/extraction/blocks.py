@@ -385,10 +385,13 @@ def _has_block_content(node: LexborNode) -> bool:
 
 
 def _is_subhead(node: LexborNode) -> bool:
+    # Scripts, styles and comments do not make a bold line any less a sub-head (and the
+    # unchanged signature drops them: see signature.py).
     meaningful = [
         c
         for c in _children(node)
-        if not (c.tag == "-text" and not (c.text_content or "").strip()) and c.tag != "br"
+        if not (c.tag == "-text" and not (c.text_content or "").strip())
+        and c.tag not in ("br", "-comment", "script", "style")
     ]
     return len(meaningful) == 1 and meaningful[0].tag in ("b", "strong")
 

@@ -10,6 +10,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.article import Article, clean_text
 from monitor.errors import ExtractionError
 from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
+from monitor.extraction.signature import serialize
 
 MAIN_CANDIDATES = ("[itemprop=articleBody]", "article", "main", "[role=main]", "#content")
 PAGE_FURNITURE = "header, footer:not(.author-info), nav, aside, form, .comments, .related"
@@ -33,6 +34,22 @@ def extract_generic(html: str, url: str) -> Article:
     found.byline = found.byline or meta.get("byline", "")
     found.date, found.pudate = meta.get("date", ""), meta.get("pudate", "")
     return found.to_article(title, url)
+
+
+def signature(tree: LexborHTMLParser) -> list[str] | None:
+    """What extract_generic reads: the metadata, the title heading when the metadata
+    has no title, and the main block without its furniture (see signature.py)."""
+    meta = _metadata(tree)
+    root = _main_block(tree)
+    if root is None:
+        return None
+    h1 = root.css_first("h1") or tree.css_first("h1")
+    parts = [json.dumps(meta, sort_keys=True, ensure_ascii=False)]
+    parts.append("" if meta.get("title") else serialize(h1))
+    for node in root.css(PAGE_FURNITURE + ", h1"):
+        node.decompose()
+    parts.append(serialize(root))
+    return parts
 
 
 def _main_block(tree: LexborHTMLParser) -> LexborNode | None:

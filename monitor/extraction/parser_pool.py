@@ -16,13 +16,26 @@ import logging
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from monitor.article import Article
 from monitor.errors import ExtractionError
 
+T = TypeVar("T")
 log = logging.getLogger("monitor.extraction.parser_pool")
+
+
+def examine_page(
+    raw: bytes, charset: str | None, url: str, known: str | None
+) -> tuple[str | None, Article | None]:
+    """A page's signature, and its article unless the signature is `known` (in a
+    worker)."""
+    from monitor.extraction.table import examine
+
+    return examine(raw, charset, url, known)
 
 
 def parse_page(raw: bytes, charset: str | None, url: str) -> Article:
@@ -62,14 +75,23 @@ class ParserPool:
             initargs=(os.getpid(),),
         )
 
+    async def examine(
+        self, raw: bytes, charset: str | None, url: str, known: str | None
+    ) -> tuple[str | None, Article | None]:
+        """(signature, article or None when the signature is `known`), in a worker."""
+        return await self._run(examine_page, raw, charset, url, known)
+
     async def parse(self, raw: bytes, charset: str | None, url: str) -> Article:
+        return await self._run(parse_page, raw, charset, url)
+
+    async def _run(self, func: Callable[..., T], *args: object) -> T:
         # A dying worker fails every page in flight: each gets one more try on fresh
         # workers, so only the page that kills the parser twice is given an error.
         for attempt in (1, 2):
             executor = self._executor
             try:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(executor, parse_page, raw, charset, url)
+                return await loop.run_in_executor(executor, func, *args)
             except BrokenProcessPool as exc:
                 if executor is self._executor:  # the first to notice starts new workers
                     log.error("a page parser process died; starting new ones")

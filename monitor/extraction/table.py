@@ -1,20 +1,22 @@
-"""HTML page -> Article: the table of extractors by canonical host, and the page
-digest behind the unchanged fast path."""
+"""HTML page -> Article: the table of extractors by canonical host, and the
+signatures behind the unchanged fast path."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
+
+from selectolax.lexbor import LexborHTMLParser
 
 from monitor.article import Article
 from monitor.errors import ExtractionError
+from monitor.extraction import generic
 from monitor.extraction.generic import extract_generic
+from monitor.extraction.signature import Signature, digest
 from monitor.extraction.sites import nytcn, nytzh
-from monitor.fetching.charset import meta_charset
+from monitor.fetching.charset import decode
 from monitor.urls import host_of
 
 Extractor = Callable[[str, str], Article]  # (html, canonical url) -> Article
-Region = Callable[[bytes], bytes | None]  # raw page -> the bytes its extractor reads
 
 # One extractor per site; every other host gets the generic rules.
 EXTRACTORS: dict[str, Extractor] = {
@@ -24,16 +26,18 @@ EXTRACTORS: dict[str, Extractor] = {
     "nytimes.com": nytzh.extract_nyt_main,
 }
 
-# The only part of a page an extractor reads, for sites that declare it.
-REGIONS: dict[str, Region] = {
-    "cn.nytimes.com": nytcn.article_region,
-    "m.cn.nytimes.com": nytcn.article_region,
+# What each extractor reads, for the unchanged fast path. A site extractor missing
+# here has no fast path (every check runs it in full).
+SIGNATURES: dict[str, Signature] = {
+    "cn.nytimes.com": nytcn.signature,
+    "m.cn.nytimes.com": nytcn.signature,
 }
 
 MAX_BLOCKS = 5000  # the longest corpus article has a few hundred
 
-# Bump when an extractor changes what it makes of the same bytes.
-_VERSION = "1"
+# Bump when an extractor changes what it makes of the same page: every stored
+# signature is then stale and the next check of each article runs in full.
+_VERSION = "2"
 
 
 def extract(html: str, canonical_url: str) -> Article:
@@ -44,16 +48,26 @@ def extract(html: str, canonical_url: str) -> Article:
     return article
 
 
-def page_digest(raw: bytes, canonical_url: str, content_type: str) -> str | None:
-    """A hash of everything extraction depends on, or None when that is not known.
+def page_signature(html: str, canonical_url: str) -> str | None:
+    """A hash of everything extraction reads of this page, or None when that is not
+    known. Equal signatures mean equal extraction results."""
+    host = host_of(canonical_url)
+    sign = SIGNATURES.get(host)
+    if sign is None:
+        if host in EXTRACTORS:
+            return None
+        sign = generic.signature
+    parts = sign(LexborHTMLParser(html))
+    return None if parts is None else digest(parts, _VERSION)
 
-    Equal digests mean equal extraction results, so an unchanged article whose page
-    only rotates ads or tokens elsewhere is recognised without parsing it.
-    """
-    find = REGIONS.get(host_of(canonical_url))
-    part = find(raw) if find is not None else None
-    if part is None:
-        return None
-    digest = hashlib.blake2b(part, digest_size=16)
-    digest.update(f"\0{content_type}\0{meta_charset(raw)}\0{_VERSION}".encode())
-    return digest.hexdigest()
+
+def examine(
+    raw: bytes, charset: str | None, canonical_url: str, known: str | None
+) -> tuple[str | None, Article | None]:
+    """(signature, article): the article is None when the signature is `known` (the
+    page says what it said last time); otherwise the page is extracted in full."""
+    html = decode(charset, raw)[1]
+    signature = page_signature(html, canonical_url)
+    if signature is not None and signature == known:
+        return signature, None
+    return signature, extract(html, canonical_url)

@@ -19,7 +19,7 @@ from monitor.article import Article
 from monitor.clock import Clock, now_ms, seconds_ms
 from monitor.config import Config
 from monitor.errors import ExtractionError, FetchError
-from monitor.extraction.table import extract, page_digest
+from monitor.extraction.table import examine, extract
 from monitor.fetching.fetcher import Fetcher, Page
 from monitor.history.models import load_article
 from monitor.history.recording import record, record_removal
@@ -273,18 +273,21 @@ async def _fetch_and_parse(
         return Fetched(target, error=exc)
     if page.status != 200:
         return Fetched(target, page)
-    digest = page_digest(page.raw, target.url, page.content_type)
-    if parser is None or _known_bytes(target, digest):
-        return Fetched(target, page, digest=digest)
+    # The page's signature, and the article only when the signature moved: in the
+    # parser pool's workers when there is one, else here.
+    known = target.page_digest if target.state == "active" else None
     try:
-        parsed: Article | Exception = await parser.parse(page.raw, page.charset, target.url)
+        if parser is None:
+            digest, article = examine(page.raw, page.charset, target.url, known)
+        else:
+            digest, article = await parser.examine(page.raw, page.charset, target.url, known)
     except Exception as exc:  # ExtractionError, or a bug: the writer deals with it
-        parsed = exc
-    return Fetched(target, page, digest=digest, parsed=parsed)
+        return Fetched(target, page, parsed=exc)
+    return Fetched(target, page, digest=digest, parsed=article)
 
 
 def _known_bytes(target: ArticleTarget, digest: str | None) -> bool:
-    """The part of the page the extractor reads is what it was last time."""
+    """What the extractor reads of the page is what it read last time."""
     return digest is not None and digest == target.page_digest and target.state == "active"
 
 
@@ -372,11 +375,9 @@ def _fetched(store: Store, config: Config, item: Fetched, page: Page, now: int) 
         return CheckOutcome(target, "unchanged", update, detail="304")
     if page.url != config.fetch_url(target.url) and not _same_article(config, target.url, page.url):
         return _missing(store, config, target, f"redirected to {page.url}", now)
-    digest = item.digest if item.page is page else None
-    if digest is None:
-        digest = page_digest(page.raw, target.url, page.content_type)
+    digest = item.digest
     if _known_bytes(target, digest):
-        # Same bytes where the article is: unchanged, and no need to parse the page.
+        # The same signature: unchanged, with no block walk and no comparison.
         store.add_observation(target.id, now, "duplicate", None)
         return CheckOutcome(target, "unchanged", _succeeded(now, page, digest))
     try:

@@ -207,10 +207,10 @@ def test_redirect_to_another_page_is_a_removal_after_two_checks(
     assert outcomes == ["missing"]
 
 
-def test_unchanged_article_region_skips_parsing(
+def test_unchanged_article_signature_skips_extraction(
     cli: CliRunner, server: PageServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import monitor.runner.check
+    import monitor.extraction.table
 
     old = load_article(BIDEN_OLD)
     run(cli, "import", str(BIDEN_OLD))
@@ -220,10 +220,11 @@ def test_unchanged_article_region_skips_parsing(
     def no_parsing(html: str, url: str) -> object:
         raise AssertionError("the page was parsed")
 
-    monkeypatch.setattr(monitor.runner.check, "extract", no_parsing)
-    _serve(server, nyt_page(old, token="second"))  # other ad/token bytes, same article
+    monkeypatch.setattr(monitor.extraction.table, "extract", no_parsing)
+    # Other bytes everywhere, inside the article too (ads, scripts, comments): unchanged.
+    _serve(server, nyt_page(old, token="second", hard=True))
     assert _check(cli)[0]["outcome"] == "unchanged"
-    # An edit inside the article changes the digest: the page is parsed again.
+    # An edit inside the article changes the signature: the page is extracted again.
     edited = dataclasses.replace(old, body=(*old.body, Block("p", "新增。")))
     _serve(server, nyt_page(edited, token="third"))
     [result] = _check(cli)  # a failure in one article's handling is that article's error
@@ -237,14 +238,20 @@ def test_a_big_check_parses_in_workers_with_the_same_results(
     from monitor.cli import PARSER_POOL_FROM
     from monitor.extraction.parser_pool import ParserPool
 
-    handed_over: list[str] = []
-    parse = ParserPool.parse
+    handed_over: list[str] = []  # pages a worker extracted
+    examined: list[str] = []  # pages a worker looked at (the signature at least)
+    examine = ParserPool.examine
 
-    async def counting(pool: ParserPool, raw: bytes, charset: str | None, url: str) -> object:
-        handed_over.append(url)
-        return await parse(pool, raw, charset, url)
+    async def counting(
+        pool: ParserPool, raw: bytes, charset: str | None, url: str, known: str | None
+    ) -> object:
+        examined.append(url)
+        signature, article = await examine(pool, raw, charset, url, known)
+        if article is not None:
+            handed_over.append(url)
+        return signature, article
 
-    monkeypatch.setattr(ParserPool, "parse", counting)
+    monkeypatch.setattr(ParserPool, "examine", counting)
 
     base = load_article(BIDEN_OLD)
     urls = []
@@ -261,4 +268,5 @@ def test_a_big_check_parses_in_workers_with_the_same_results(
     titles = {row["url"]: row["title"] for row in listing}
     assert all(titles[url] == f"{base.title} {i}" for i, url in enumerate(urls))
     assert [r["outcome"] for r in _check(cli)] == ["unchanged"] * len(urls)
-    assert len(handed_over) == len(urls)  # unchanged article bytes: nothing to parse
+    assert len(examined) == 2 * len(urls)  # the signatures were taken in the workers
+    assert len(handed_over) == len(urls)  # an unchanged signature: nothing extracted

@@ -2,51 +2,76 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.article import Article, clean_text
 from monitor.errors import ExtractionError
 from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
 from monitor.extraction.generic import extract_generic
+from monitor.extraction.signature import serialize
 
 BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
 
 
-_ROOT_START = b'<article class="article-content"'
+@dataclass
+class ArticleNodes:
+    """The nodes of a page the extractor reads, found once for extraction and for the
+    unchanged signature alike (so the two can never look at different parts)."""
+
+    title: LexborNode | None
+    byline: LexborNode | None
+    time: LexborNode | None
+    lead: LexborNode | None
+    body: list[tuple[LexborNode, bool]] = field(default_factory=list)  # (node, English?)
+    footer: LexborNode | None = None
 
 
-def article_region(raw: bytes) -> bytes | None:
-    """The article element (and anything after it up to the last </article>): all that
-    extract_nytcn reads. None when the page does not have the expected template."""
-    start = raw.find(_ROOT_START)
-    end = raw.rfind(b"</article>")
-    if start < 0 or end < start or raw.count(_ROOT_START) != 1:
+def article_nodes(tree: LexborHTMLParser) -> ArticleNodes | None:
+    """None when the page is not the article template (the generic rules apply)."""
+    root = tree.css_first("article.article-content")
+    if root is None:
         return None
-    return raw[start : end + len(b"</article>")]
+    return ArticleNodes(
+        title=_title_node(root),
+        byline=root.css_first(".byline address") or root.css_first("address"),
+        time=root.css_first("time[pudate]"),
+        lead=root.css_first("figure.article-span-photo"),
+        body=[(node, _is_english_column(node)) for node in root.css(BODY_ITEMS)],
+        footer=root.css_first("footer.author-info"),
+    )
+
+
+def signature(tree: LexborHTMLParser) -> list[str] | None:
+    nodes = article_nodes(tree)
+    if nodes is None:
+        return None
+    parts = [serialize(nodes.title), serialize(nodes.byline), serialize(nodes.time)]
+    parts.append(serialize(nodes.lead))
+    parts += [("E" if english else "B") + serialize(node) for node, english in nodes.body]
+    parts.append(serialize(nodes.footer))
+    return parts
 
 
 def extract_nytcn(html: str, url: str) -> Article:
-    tree = LexborHTMLParser(html)
-    root = tree.css_first("article.article-content")
-    if root is None:
+    nodes = article_nodes(LexborHTMLParser(html))
+    if nodes is None:
         # Not the article template (a newsletter, a new layout): the generic rules.
         return extract_generic(html, url)
-    title = _title(root)
+    title = clean_text(element_text(nodes.title)) if nodes.title is not None else ""
     if not title:
         raise ExtractionError("article page without a headline")
     walker = BlockWalker()
-    byline_node = root.css_first(".byline address") or root.css_first("address")
-    if byline_node is not None:
-        walker.found.byline = normalize_byline(element_text(byline_node))
-    time_node = root.css_first("time[pudate]")
-    if time_node is not None:
-        walker.found.pudate = time_node.attributes.get("pudate") or ""
-        walker.found.date = clean_text(element_text(time_node))
-    lead = root.css_first("figure.article-span-photo")
-    if lead is not None:
-        walker.figure(lead)
-    for node in root.css(BODY_ITEMS):
-        if _is_english_column(node):
+    if nodes.byline is not None:
+        walker.found.byline = normalize_byline(element_text(nodes.byline))
+    if nodes.time is not None:
+        walker.found.pudate = nodes.time.attributes.get("pudate") or ""
+        walker.found.date = clean_text(element_text(nodes.time))
+    if nodes.lead is not None:
+        walker.figure(nodes.lead)
+    for node, english in nodes.body:
+        if english:
             continue
         if node.tag == "figure":
             walker.visit(node)
@@ -57,20 +82,19 @@ def extract_nytcn(html: str, url: str) -> Article:
             raise ExtractionError("malformed page: article paragraphs nested in each other")
         walker.paragraph(node)  # div.article-paragraph holds one paragraph's content
     walker.flush()
-    footer = root.css_first("footer.author-info")
-    if footer is not None:
-        walker.footer(footer)
+    if nodes.footer is not None:
+        walker.footer(nodes.footer)
     else:
         walker.found.footer_seen = True
     return walker.found.to_article(title, url)
 
 
-def _title(root: LexborNode) -> str:
+def _title_node(root: LexborNode) -> LexborNode | None:
     for h1 in root.css(".article-header header h1, header h1, h1"):
         classes = h1.attributes.get("class") or ""
         if "en-title" not in classes:
-            return clean_text(element_text(h1))
-    return ""
+            return h1
+    return None
 
 
 def _is_english_column(node: LexborNode) -> bool:
