@@ -74,7 +74,42 @@ def throughput(
         ratios = [_ratios(next(r for r in runs if r.name == name), runs) for runs in rounds]
         _report_run(table, same, ratios)
         out["runs"].append(_run_dict(same, ratios))
+    out["peers"] = _peers(table, nginx, work, pages, rounds)
     return out
+
+
+def _peers(
+    table: Table, nginx: Nginx, work: Path, pages: int, rounds: list[list[tp.Run]]
+) -> list[dict[str, Any]]:
+    """urlwatch on the same pages, after the rounds; the monitor's median on the same
+    kind of pages beside it."""
+    from bench.peers import peer_venv, urlwatch_run
+
+    venv = peer_venv(work.parent)
+    if venv is None:
+        table.add("peer: urlwatch", "not installed (no package index?)")
+        return []
+    found = []
+    for mode, ours in (("varying", "unchanged, varying bytes"), ("hard", "hard pages")):
+        peer = urlwatch_run(venv, work, nginx.base, mode, pages)
+        monitor = median(
+            next(
+                r for r in runs if r.name.startswith("monitor [aiohttp]") and ours in r.name
+            ).per_second
+            for runs in rounds
+        )
+        changed = peer.outcomes.get("changed", 0)
+        table.add(
+            peer.name,
+            f"{peer.per_second:,.0f} checks/s",
+            f"the monitor: {monitor / peer.per_second:.1f}x; urlwatch reported {changed} of "
+            f"{pages} unchanged pages as changed",
+            verdict(monitor / peer.per_second >= 10, ">=10x urlwatch"),
+        )
+        found.append(
+            {**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": monitor / peer.per_second}
+        )
+    return found
 
 
 def _restore_site(site: Path, bases: list[tuple[Snapshot, Article]], pages: int) -> None:
