@@ -11,7 +11,7 @@ from monitor.article import Article
 from monitor.errors import ExtractionError
 from monitor.extraction import generic
 from monitor.extraction.generic import extract_generic
-from monitor.extraction.signature import Signature, digest
+from monitor.extraction.signature import digest
 from monitor.extraction.sites import nytcn, nytzh
 from monitor.fetching.charset import decode
 from monitor.urls import host_of
@@ -26,11 +26,13 @@ EXTRACTORS: dict[str, Extractor] = {
     "nytimes.com": nytzh.extract_nyt_main,
 }
 
-# What each extractor reads, for the unchanged fast path. A site extractor missing
-# here has no fast path (every check runs it in full).
-SIGNATURES: dict[str, Signature] = {
-    "cn.nytimes.com": nytcn.signature,
-    "m.cn.nytimes.com": nytcn.signature,
+PageSignature = Callable[[str], list[str] | None]
+
+# What each extractor reads, for the unchanged fast path: cheap enough to take in the
+# checking process itself. A site extractor missing here has no fast path.
+SIGNATURES: dict[str, PageSignature] = {
+    "cn.nytimes.com": nytcn.page_signature,
+    "m.cn.nytimes.com": nytcn.page_signature,
 }
 
 MAX_BLOCKS = 5000  # the longest corpus article has a few hundred
@@ -53,12 +55,18 @@ def page_signature(html: str, canonical_url: str) -> str | None:
     known. Equal signatures mean equal extraction results."""
     host = host_of(canonical_url)
     sign = SIGNATURES.get(host)
-    if sign is None:
-        if host in EXTRACTORS:
-            return None
-        sign = generic.signature
-    parts = sign(LexborHTMLParser(html))
+    if sign is not None:
+        parts = sign(html)
+    elif host in EXTRACTORS:
+        return None
+    else:
+        parts = generic.signature(LexborHTMLParser(html))
     return None if parts is None else digest(parts, _VERSION)
+
+
+def has_quick_signature(canonical_url: str) -> bool:
+    """Whether the site's signature is cheap (a part of the page parsed, not all)."""
+    return host_of(canonical_url) in SIGNATURES
 
 
 def examine(

@@ -19,7 +19,7 @@ from monitor.article import Article
 from monitor.clock import Clock, now_ms, seconds_ms
 from monitor.config import Config
 from monitor.errors import ExtractionError, FetchError
-from monitor.extraction.table import examine, extract
+from monitor.extraction.table import examine, extract, has_quick_signature, page_signature
 from monitor.fetching.fetcher import Fetcher, Page
 from monitor.history.models import load_article
 from monitor.history.recording import record, record_removal
@@ -279,6 +279,12 @@ async def _fetch_and_parse(
     try:
         if parser is None:
             digest, article = examine(page.raw, page.charset, target.url, known)
+        elif has_quick_signature(target.url):
+            # Cheaper here than shipping the page to a worker: only a changed page goes.
+            digest = page_signature(page.text(), target.url)
+            if digest is not None and digest == known:
+                return Fetched(target, page, digest=digest)
+            article = await parser.parse(page.raw, page.charset, target.url)
         else:
             digest, article = await parser.examine(page.raw, page.charset, target.url, known)
     except Exception as exc:  # ExtractionError, or a bug: the writer deals with it

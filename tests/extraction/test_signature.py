@@ -170,3 +170,15 @@ def test_examine_skips_extraction_when_the_signature_is_known() -> None:
     edited = dataclasses.replace(art, title=art.title + "！")
     moved, parsed = examine(nyt_page(edited, token="c").encode(), "utf-8", url, signature)
     assert moved != signature and parsed is not None and parsed.title == edited.title
+
+
+def test_a_page_broken_before_the_article_is_not_signed_from_the_article_alone() -> None:
+    """An unclosed comment or script before the article swallows it on the whole page:
+    the signature must follow the whole page then, not the article parsed alone."""
+    art = load_article(committed_files()[0])
+    page = nyt_page(art, token="1")
+    at = page.index("<main>")
+    for breaker in ("<!-- ", "<script>", "<textarea>"):
+        broken = page[:at] + breaker + page[at:]
+        assert _verdict(broken, art.url) != _verdict(page, art.url)
+        assert page_signature(broken, art.url) != page_signature(page, art.url)
