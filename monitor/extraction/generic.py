@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.article import Article, clean_text
 from monitor.errors import ExtractionError
 from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
-from monitor.extraction.signature import serialize
+from monitor.extraction.signature import drop_ignored, serialize
 
 MAIN_CANDIDATES = ("[itemprop=articleBody]", "article", "main", "[role=main]", "#content")
 PAGE_FURNITURE = "header, footer:not(.author-info), nav, aside, form, .comments, .related"
@@ -45,9 +45,12 @@ def signature(tree: LexborHTMLParser) -> list[str] | None:
         return None
     h1 = root.css_first("h1") or tree.css_first("h1")
     parts = [json.dumps(meta, sort_keys=True, ensure_ascii=False)]
+    if not meta.get("title") and h1 is not None:
+        drop_ignored(h1)
     parts.append("" if meta.get("title") else serialize(h1))
     for node in root.css(PAGE_FURNITURE + ", h1"):
         node.decompose()
+    drop_ignored(root)
     parts.append(serialize(root))
     return parts
 

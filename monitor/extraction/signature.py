@@ -24,17 +24,18 @@ _IGNORED_INSIDE = ("script", "style")
 Signature = Callable[[LexborHTMLParser], list[str] | None]
 
 
-def serialize(node: LexborNode | None) -> str:
-    """A node's HTML without the scripts, styles and comments inside it."""
-    if node is None:
-        return "-"
-    for tag in _IGNORED_INSIDE:
-        for inner in node.css(tag):
-            inner.decompose()
-    comments = [n for n in node.traverse(include_text=True) if n.tag == "-comment"]
-    for comment in comments:
+def drop_ignored(node: LexborNode) -> None:
+    """Remove the scripts, styles and comments under `node`. Call it only after every
+    node the extractor reads has been found: they are what it skips once found."""
+    for inner in node.css(", ".join(_IGNORED_INSIDE)):
+        inner.decompose()
+    for comment in [n for n in node.traverse(include_text=True) if n.tag == "-comment"]:
         comment.decompose()
-    return node.html or ""
+
+
+def serialize(node: LexborNode | None) -> str:
+    """A node's HTML (after drop_ignored on a node holding it)."""
+    return "-" if node is None else node.html or ""
 
 
 def digest(parts: Iterable[str], version: str) -> str:

@@ -11,7 +11,7 @@ from monitor.article import Article, clean_text
 from monitor.errors import ExtractionError
 from monitor.extraction.blocks import BlockWalker, element_text, normalize_byline
 from monitor.extraction.generic import extract_generic
-from monitor.extraction.signature import serialize
+from monitor.extraction.signature import drop_ignored, serialize
 
 BODY_ITEMS = "div.article-paragraph, figure.article-inline-photo"
 
@@ -21,6 +21,7 @@ class ArticleNodes:
     """The nodes of a page the extractor reads, found once for extraction and for the
     unchanged signature alike (so the two can never look at different parts)."""
 
+    root: LexborNode
     title: LexborNode | None
     byline: LexborNode | None
     time: LexborNode | None
@@ -35,6 +36,7 @@ def article_nodes(tree: LexborHTMLParser) -> ArticleNodes | None:
     if root is None:
         return None
     return ArticleNodes(
+        root=root,
         title=_title_node(root),
         byline=root.css_first(".byline address") or root.css_first("address"),
         time=root.css_first("time[pudate]"),
@@ -65,22 +67,28 @@ def page_signature(html: str) -> list[str] | None:
 
 # Elements whose content the parser reads as text: one left open before the article
 # would swallow it on the whole page, but not in the article parsed alone.
-_RAW_TEXT = ("script", "style", "textarea", "template", "noscript", "title", "xmp")
+_OPENERS = re.compile(
+    r"<(!--|/?(?:script|style|textarea|template|noscript|title|xmp|plaintext)\b)", re.I
+)
 
 
 def _closed(prefix: str) -> bool:
     """Whether the page before the article leaves nothing open that could change how
-    the article itself is parsed (else the whole page is parsed)."""
-    lowered = prefix.lower()
-    if lowered.count("<!--") != lowered.count("-->") or "<plaintext" in lowered:
-        return False
-    return all(lowered.count(f"<{tag}") == lowered.count(f"</{tag}") for tag in _RAW_TEXT)
+    the article itself is parsed (else the whole page is parsed). One pass of a
+    pattern that starts with "<" (searched for fast): the prefix is most of a page."""
+    balance: dict[str, int] = {"!--": -prefix.count("-->")}
+    for token in _OPENERS.findall(prefix):
+        token = token.lower()
+        name = token.lstrip("/")
+        balance[name] = balance.get(name, 0) + (-1 if token.startswith("/") else 1)
+    return "plaintext" not in balance and not any(balance.values())
 
 
 def signature(tree: LexborHTMLParser) -> list[str] | None:
     nodes = article_nodes(tree)
     if nodes is None:
         return None
+    drop_ignored(nodes.root)  # after every node was found, as extraction finds them
     parts = [serialize(nodes.title), serialize(nodes.byline), serialize(nodes.time)]
     parts.append(serialize(nodes.lead))
     parts += [("E" if english else "B") + serialize(node) for node, english in nodes.body]
