@@ -140,7 +140,8 @@ def is_noise(node: LexborNode) -> bool:
         return True
     if attrs.get("aria-hidden") == "true" or "hidden" in attrs:
         return True
-    return node.tag == "div" and bool(FEED_ADVERT.match(node.text(deep=True) or ""))
+    # The text a reader sees, as extraction reads it: scripts and styles skipped.
+    return node.tag == "div" and bool(FEED_ADVERT.match(element_text(node)))
 
 
 @dataclass

@@ -172,6 +172,57 @@ def test_examine_skips_extraction_when_the_signature_is_known() -> None:
     assert moved != signature and parsed is not None and parsed.title == edited.title
 
 
+def _one_signature_means_one_article(pairs: list[tuple[str, str]], url: str) -> None:
+    for a, b in pairs:
+        if page_signature(a, url) == page_signature(b, url) is not None:
+            assert _verdict(a, url) == _verdict(b, url)
+
+
+def test_what_surrounds_the_article_is_part_of_its_signature() -> None:
+    """Pages whose article parses differently because of what comes before or after
+    it (found by an adversarial review of an article-only signature)."""
+    art = load_article(committed_files()[0])
+    url = art.url
+    page = nyt_page(art, token="1", hard=True)
+    at = page.index("<main>")
+    cases = []
+    # Left open before the article: it swallows the page.
+    for breaker in ("<!-- ", "<script>", "<textarea>", '<iframe src="https://ads.example/x" />'):
+        cases.append((page, page[:at] + breaker + page[at:]))
+    cases.append(
+        (
+            "<script>for(var i=3;i-->0;){}</script>" + page,
+            "<script>for(var i=3;i-->0;){}</script>" + page[:at] + "<!-- " + page[at:],
+        )
+    )
+    # A table left open in the last paragraph: what follows the article joins it.
+    last = page.rindex('<div class="article-paragraph">')
+    broken = page[:last] + '<div class="article-paragraph"><table><tr><td>数据' + page[last:]
+    cases.append((broken, broken.replace("热门文章一", "热门文章三")))
+    # A nested article card and an outer article closed only by </main>.
+    nested = page.replace(
+        '<div class="article-partial">',
+        '<div class="article-partial"><article class="story-card"><p>卡片</p></article>',
+        1,
+    ).replace("</article></main>", "</main>")
+    body_start = nested.rindex('<div class="article-paragraph">')
+    edited = nested[:body_start] + nested[body_start:].replace("。", "！", 1)
+    cases.append((nested, edited))
+    _one_signature_means_one_article(cases, url)
+
+
+def test_script_text_never_decides_what_is_an_advert() -> None:
+    url = "https://example.org/news/1"
+    advert = (
+        "<html><head><title>T</title></head><body><article><h1>T</h1><p>第一段。</p>"
+        "<div>{}获取更多RSS订阅</div><p>最后一段。</p></article></body></html>"
+    )
+    with_script = advert.format("<script>var t=1</script>")
+    plain = advert.format("")
+    assert page_signature(with_script, url) == page_signature(plain, url)
+    assert _verdict(with_script, url) == _verdict(plain, url)
+
+
 def test_a_page_broken_before_the_article_is_not_signed_from_the_article_alone() -> None:
     """An unclosed comment or script before the article swallows it on the whole page:
     the signature must follow the whole page then, not the article parsed alone."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -46,42 +45,12 @@ def article_nodes(tree: LexborHTMLParser) -> ArticleNodes | None:
     )
 
 
-# The article element, whatever else its class list holds and in any attribute order.
-_ROOT = re.compile(r"""<article\b[^>]*\bclass\s*=\s*["'][^"']*\barticle-content\b""", re.I)
-
-
 def page_signature(html: str) -> list[str] | None:
-    """The signature, parsing only the article element when the page has exactly one
-    (a tenth of a live page; the scripts and styles around it are most of its bytes)."""
-    start = _ROOT.search(html)
-    end = html.rfind("</article>")
-    if (
-        start is None
-        or end < start.start()
-        or _ROOT.search(html, start.end()) is not None
-        or not _closed(html[: start.start()])
-    ):
-        return signature(LexborHTMLParser(html))
-    return signature(LexborHTMLParser(html[start.start() : end + len("</article>")]))
-
-
-# Elements whose content the parser reads as text: one left open before the article
-# would swallow it on the whole page, but not in the article parsed alone.
-_OPENERS = re.compile(
-    r"<(!--|/?(?:script|style|textarea|template|noscript|title|xmp|plaintext)\b)", re.I
-)
-
-
-def _closed(prefix: str) -> bool:
-    """Whether the page before the article leaves nothing open that could change how
-    the article itself is parsed (else the whole page is parsed). One pass of a
-    pattern that starts with "<" (searched for fast): the prefix is most of a page."""
-    balance: dict[str, int] = {"!--": -prefix.count("-->")}
-    for token in _OPENERS.findall(prefix):
-        token = token.lower()
-        name = token.lstrip("/")
-        balance[name] = balance.get(name, 0) + (-1 if token.startswith("/") else 1)
-    return "plaintext" not in balance and not any(balance.values())
+    """The signature, from the whole page parsed as extraction parses it. (Parsing the
+    article element alone is three times cheaper, but whatever comes before or after
+    it can change how it parses: an `<iframe/>` left open, a nested article, a table
+    left open in the last paragraph. Only the whole page gives the extractor's view.)"""
+    return signature(LexborHTMLParser(html))
 
 
 def signature(tree: LexborHTMLParser) -> list[str] | None:
