@@ -199,7 +199,10 @@ def check(
     ctx: Context, articles: tuple[str, ...], all_articles: bool, as_json: bool, no_notify: bool
 ) -> None:
     """One pass now over ARTICLES, or the due articles (default), or --all;
-    then deliver the queued notifications."""
+    then deliver the queued notifications.
+
+    Articles are claimed as the daemon claims them: those another process is
+    checking are skipped, with a line on stderr."""
     from monitor import identity
     from monitor.clock import now_ms
     from monitor.event_loop import run as run_async
@@ -373,7 +376,8 @@ def reextract(ctx: Context, articles: tuple[str, ...], all_articles: bool) -> No
 def run(ctx: Context) -> None:
     """Run the monitor in the foreground until SIGTERM/SIGINT (the daemon).
 
-    On first start with an empty database it imports the seeds directory."""
+    One daemon per state directory (it holds STATE_DIR/daemon.lock). On first
+    start with an empty database it imports the seeds directory."""
     import logging
     import os
     import signal
