@@ -109,7 +109,37 @@ def _peers(
         found.append(
             {**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": monitor / peer.per_second}
         )
+    found += _changedetection(table, nginx, work, pages, rounds)
     return found
+
+
+def _changedetection(
+    table: Table, nginx: Nginx, work: Path, pages: int, rounds: list[list[tp.Run]]
+) -> list[dict[str, Any]]:
+    """changedetection.io on the hard pages (200 of them at most: it is slow)."""
+    from bench.peers import changedetection_run, changedetection_venv
+
+    venv = changedetection_venv(work.parent)
+    if venv is None:
+        table.add("peer: changedetection.io", "not installed (no package index?)")
+        return []
+    count = min(pages, 200)
+    peer = changedetection_run(venv, work, nginx.base, "hard", count)
+    monitor = median(
+        next(
+            r for r in runs if r.name.startswith("monitor [aiohttp]") and "hard" in r.name
+        ).per_second
+        for runs in rounds
+    )
+    changed = peer.outcomes.get("changed", 0)
+    table.add(
+        peer.name,
+        f"{peer.per_second:,.1f} checks/s",
+        f"the monitor: {monitor / peer.per_second:.0f}x; it reported {changed} of {count} "
+        "unchanged pages as changed",
+        verdict(monitor / peer.per_second >= 50, ">=50x changedetection.io"),
+    )
+    return [{**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": monitor / peer.per_second}]
 
 
 def _restore_site(site: Path, bases: list[tuple[Snapshot, Article]], pages: int) -> None:
