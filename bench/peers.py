@@ -15,18 +15,21 @@ PEER_PACKAGES = ("urlwatch==2.29", "html2text", "lxml", "cssselect")
 
 
 def peer_venv(out: Path) -> Path | None:
-    """The peers' venv (made on first use); None when it cannot be installed."""
-    venv = out / "peers"
-    urlwatch = venv / "bin" / "urlwatch"
-    if urlwatch.exists():
+    """urlwatch's venv (made on first use); None when it cannot be installed."""
+    return _venv(out / "peers", "urlwatch", PEER_PACKAGES)
+
+
+def _venv(venv: Path, command: str, packages: tuple[str, ...]) -> Path | None:
+    """A venv holding `packages` (made once); None when they cannot be installed."""
+    if (venv / "bin" / command).exists():
         return venv
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", *PEER_PACKAGES],
+            [str(venv / "bin" / "pip"), "install", "--quiet", *packages],
             check=True,
             capture_output=True,
-            timeout=600,
+            timeout=900,
         )
     except (subprocess.SubprocessError, OSError):
         return None
@@ -67,20 +70,7 @@ CHANGEDETECTION = "changedetection.io==0.60.10"
 
 
 def changedetection_venv(out: Path) -> Path | None:
-    venv = out / "peers-changedetection"
-    if (venv / "bin" / "changedetection.io").exists():
-        return venv
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", CHANGEDETECTION],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    except (subprocess.SubprocessError, OSError):
-        return None
-    return venv
+    return _venv(out / "peers-changedetection", "changedetection.io", (CHANGEDETECTION,))
 
 
 def changedetection_run(venv: Path, work: Path, base_url: str, mode: str, count: int) -> Run:

@@ -81,65 +81,47 @@ def throughput(
 def _peers(
     table: Table, nginx: Nginx, work: Path, pages: int, rounds: list[list[tp.Run]]
 ) -> list[dict[str, Any]]:
-    """urlwatch on the same pages, after the rounds; the monitor's median on the same
-    kind of pages beside it."""
-    from bench.peers import peer_venv, urlwatch_run
+    """The peers on the same pages, after the rounds, each beside the monitor's median
+    on the same kind of pages: urlwatch on both kinds, changedetection.io (slow) on 200
+    hard pages."""
+    from bench.peers import changedetection_run, changedetection_venv, peer_venv, urlwatch_run
 
+    found = []
     venv = peer_venv(work.parent)
     if venv is None:
         table.add("peer: urlwatch", "not installed (no package index?)")
-        return []
-    found = []
-    for mode, ours in (("varying", "unchanged, varying bytes"), ("hard", "hard pages")):
-        peer = urlwatch_run(venv, work, nginx.base, mode, pages)
-        monitor = median(
-            next(
-                r for r in runs if r.name.startswith("monitor [aiohttp]") and ours in r.name
-            ).per_second
-            for runs in rounds
-        )
-        changed = peer.outcomes.get("changed", 0)
-        table.add(
-            peer.name,
-            f"{peer.per_second:,.0f} checks/s",
-            f"the monitor: {monitor / peer.per_second:.1f}x; urlwatch reported {changed} of "
-            f"{pages} unchanged pages as changed",
-            verdict(monitor / peer.per_second >= 10, ">=10x urlwatch"),
-        )
-        found.append(
-            {**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": monitor / peer.per_second}
-        )
-    found += _changedetection(table, nginx, work, pages, rounds)
-    return found
-
-
-def _changedetection(
-    table: Table, nginx: Nginx, work: Path, pages: int, rounds: list[list[tp.Run]]
-) -> list[dict[str, Any]]:
-    """changedetection.io on the hard pages (200 of them at most: it is slow)."""
-    from bench.peers import changedetection_run, changedetection_venv
-
+    else:
+        for mode in ("varying", "hard"):
+            peer = urlwatch_run(venv, work, nginx.base, mode, pages)
+            found.append(_peer_row(table, peer, rounds, mode, 10, "urlwatch"))
     venv = changedetection_venv(work.parent)
     if venv is None:
         table.add("peer: changedetection.io", "not installed (no package index?)")
-        return []
-    count = min(pages, 200)
-    peer = changedetection_run(venv, work, nginx.base, "hard", count)
+    else:
+        peer = changedetection_run(venv, work, nginx.base, "hard", min(pages, 200))
+        found.append(_peer_row(table, peer, rounds, "hard", 50, "changedetection.io"))
+    return found
+
+
+def _peer_row(
+    table: Table, peer: tp.Run, rounds: list[list[tp.Run]], mode: str, target: int, name: str
+) -> dict[str, Any]:
+    ours = "hard pages" if mode == "hard" else "unchanged, varying bytes"
     monitor = median(
         next(
-            r for r in runs if r.name.startswith("monitor [aiohttp]") and "hard" in r.name
+            r for r in runs if r.name.startswith("monitor [aiohttp]") and ours in r.name
         ).per_second
         for runs in rounds
     )
-    changed = peer.outcomes.get("changed", 0)
+    ratio = monitor / peer.per_second
     table.add(
         peer.name,
         f"{peer.per_second:,.1f} checks/s",
-        f"the monitor: {monitor / peer.per_second:.0f}x; it reported {changed} of {count} "
-        "unchanged pages as changed",
-        verdict(monitor / peer.per_second >= 50, ">=50x changedetection.io"),
+        f"the monitor: {ratio:.1f}x; {name} reported {peer.outcomes.get('changed', 0)} of "
+        f"{peer.pages} unchanged pages as changed",
+        verdict(ratio >= target, f">={target}x {name}"),
     )
-    return [{**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": monitor / peer.per_second}]
+    return {**_run_dict([peer], [(0.0, 0.0)]), "monitor_ratio": ratio}
 
 
 def _restore_site(site: Path, bases: list[tuple[Snapshot, Article]], pages: int) -> None:

@@ -14,14 +14,12 @@ the full verdict.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborNode
 
 # Inside a node the extractor reads, these are skipped by every extraction step.
 _IGNORED_INSIDE = ("script", "style")
-
-Signature = Callable[[LexborHTMLParser], list[str] | None]
 
 
 def drop_ignored(node: LexborNode) -> None:

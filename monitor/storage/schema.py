@@ -151,6 +151,19 @@ def m006_leases(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_lease_indexes(db: sqlite_utils.Database) -> None:
+    # Who holds live leases is asked every heartbeat and before every claim: only the
+    # few claimed rows are indexed.
+    db.executescript(
+        """
+        CREATE INDEX articles_claimed ON articles (claimed_until) WHERE claimed_until IS NOT NULL;
+        CREATE INDEX deliveries_claimed ON deliveries (claimed_until)
+            WHERE claimed_until IS NOT NULL;
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations inside the caller's write transaction."""
     migrations.apply(sqlite_utils.Database(conn))

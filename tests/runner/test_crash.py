@@ -3,7 +3,6 @@ and a disk that fills up. Nothing may be lost or corrupted."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import resource
 import signal
@@ -15,57 +14,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.article import Article, Block
 from monitor.snapshot import Snapshot, read_file
 from support.cli import run
-from support.corpus import BIDEN_OLD, load_article
+from support.corpus import BIDEN_OLD
 from support.daemon import DaemonProcess, query, wait_for, write_config
-from support.pages import nyt_page
+from support.newsroom import Newsroom
 from support.receivers import Webhook, free_port, webhook
-from support.server import PageServer, Route, page_server
+from support.server import page_server
 
 pytestmark = pytest.mark.slow
 ARTICLES = 5
 KILLS = 50
-
-
-class Newsroom:
-    """Articles on a local server that the test edits; it remembers every edit made."""
-
-    def __init__(self, server: PageServer, work: Path, count: int = ARTICLES) -> None:
-        self.server = server
-        self.base = load_article(BIDEN_OLD)
-        self.edits: list[list[str]] = [[] for _ in range(count)]
-        seeds = work / "seeds"
-        seeds.mkdir(parents=True, exist_ok=True)
-        snap, _ = read_file(BIDEN_OLD)
-        for i in range(count):
-            url = self.url(i)
-            (seeds / f"a{i}.md").write_text(
-                Snapshot(snap.ts, snap.title, url, snap.html).render(), encoding="utf-8"
-            )
-            self.publish(i)
-
-    def url(self, i: int) -> str:
-        return f"https://cn.nytimes.com/usa/20240701/crash-article-{i}/"
-
-    def path(self, i: int) -> str:
-        return f"/usa/20240701/crash-article-{i}/"
-
-    def article(self, i: int) -> Article:
-        extra = tuple(Block("p", marker) for marker in self.edits[i])
-        return dataclasses.replace(self.base, url=self.url(i), body=self.base.body + extra)
-
-    def publish(self, i: int) -> None:
-        self.server.routes[self.path(i)] = Route(body=nyt_page(self.article(i)).encode())
-
-    def edit(self, i: int) -> None:
-        self.edits[i].append(f"第{i}篇文章的第{len(self.edits[i]) + 1}次编辑。")
-        self.publish(i)
-
-    def recorded(self, state: Path, i: int) -> int:
-        rows = query(state, "SELECT versions_count FROM articles WHERE url = ?", self.url(i))
-        return int(rows[0][0]) if rows else 0
 
 
 @pytest.fixture
@@ -73,7 +32,7 @@ def newsroom(tmp_path: Path) -> Iterator[tuple[Newsroom, Path]]:
     work = tmp_path / "work"
     work.mkdir()
     with page_server() as server:
-        yield Newsroom(server, work), work
+        yield Newsroom(server, work, ARTICLES, slug="crash"), work
 
 
 def _daemon(work: Path, newsroom: Newsroom, targets: list[str], **settings: str) -> DaemonProcess:
@@ -93,13 +52,6 @@ def _integrity(state: Path) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
     finally:
         conn.close()
-
-
-def _all_recorded(newsroom: Newsroom, state: Path) -> bool:
-    return all(
-        newsroom.recorded(state, i) == 1 + len(newsroom.edits[i])
-        for i in range(len(newsroom.edits))
-    )
 
 
 def _starts(state: Path) -> object:
@@ -129,7 +81,7 @@ def _settle(newsroom: Newsroom, work: Path, hook: Webhook, daemon: DaemonProcess
     restarted = DaemonProcess(work, state, daemon.config, daemon.env).start()
     try:
         wait_for(lambda: _starts(state) != started, "the last daemon up", 60)
-        wait_for(lambda: _all_recorded(newsroom, state), "every edit recorded", 60)
+        wait_for(lambda: newsroom.all_recorded(), "every edit recorded", 60)
         wait_for(
             lambda: not query(state, "SELECT 1 FROM deliveries WHERE state != 'sent'"),
             "every delivery sent",
@@ -148,7 +100,7 @@ def test_kill_9_at_random_moments_loses_nothing(newsroom: tuple[Newsroom, Path])
         daemon = _daemon(work, room, [hook.url])
         for trial in range(KILLS):
             for i in rng.sample(range(ARTICLES), 2):
-                if room.recorded(state, i) == 1 + len(room.edits[i]):
+                if room.recorded(i) == 1 + len(room.edits[i]):
                     room.edit(i)  # only once the previous edit is in: each edit is observable
             started = _starts(state)
             daemon.start()
@@ -159,7 +111,7 @@ def test_kill_9_at_random_moments_loses_nothing(newsroom: tuple[Newsroom, Path])
                 # Every other run gets as far as recording the edits made so far, so
                 # the edits go on however slow the machine; the kill then hits delivery
                 # or the checks after it.
-                wait_for(lambda: _all_recorded(room, state), f"edits in (trial {trial})", 60)
+                wait_for(lambda: room.all_recorded(), f"edits in (trial {trial})", 60)
             time.sleep(rng.uniform(0.0, 0.8))  # the fault itself: a kill at a random moment
             daemon.kill9()
             if (state / "monitor.db").exists():
@@ -191,9 +143,9 @@ def test_target_refused_then_failing_then_slow_then_up(newsroom: tuple[Newsroom,
             lambda: len(query(state, "SELECT 1 FROM observations")) >= ARTICLES, "first checks"
         )
         room.edit(0)
-        wait_for(lambda: room.recorded(state, 0) == 2, "first edit")
+        wait_for(lambda: room.recorded(0) == 2, "first edit")
         room.edit(0)
-        wait_for(lambda: room.recorded(state, 0) == 3, "second edit while refused")
+        wait_for(lambda: room.recorded(0) == 3, "second edit while refused")
         wait_for(
             lambda: query(state, "SELECT 1 FROM deliveries WHERE attempts >= 2"),
             "deliveries retried against a refused connection",
@@ -233,7 +185,7 @@ def test_cli_beside_a_writing_daemon_never_sees_a_locked_database(
             snap, _ = read_file(BIDEN_OLD)
             for n in range(40):
                 i = n % ARTICLES
-                if room.recorded(state, i) == 1 + len(room.edits[i]):
+                if room.recorded(i) == 1 + len(room.edits[i]):
                     room.edit(i)
                 url = f"https://cn.nytimes.com/usa/20240701/cli-{n}/"
                 extra.write_text(Snapshot(snap.ts + n, snap.title, url, snap.html).render())

@@ -6,7 +6,6 @@ Every checker is a real process (the daemon, `monitor check`) against real serve
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -22,73 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.article import Article, Block
-from monitor.snapshot import Snapshot, read_file
-from support.corpus import BIDEN_OLD, ROOT, load_article
+from support.corpus import ROOT
 from support.daemon import DEADLINE_S, DaemonProcess, query, wait_for, write_config
-from support.pages import nyt_page
+from support.newsroom import Newsroom
 from support.receivers import webhook
 from support.server import PageServer, Route, page_server
 
 pytestmark = pytest.mark.slow
 Settings = dict[str, dict[str, str]]
-
-
-class Desk:
-    """Articles on a local server that the test edits; it remembers every edit made."""
-
-    def __init__(self, server: PageServer, work: Path, count: int) -> None:
-        self.server = server
-        self.work = work
-        self.base = load_article(BIDEN_OLD)
-        self.edits: list[list[str]] = [[] for _ in range(count)]
-        seeds = work / "seeds"
-        seeds.mkdir(parents=True, exist_ok=True)
-        snap, _ = read_file(BIDEN_OLD)
-        for i in range(count):
-            (seeds / f"a{i}.md").write_text(
-                Snapshot(snap.ts, snap.title, self.url(i), snap.html).render(), encoding="utf-8"
-            )
-            self.publish(i)
-
-    @property
-    def state(self) -> Path:
-        return self.work / "state"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {"MONITOR_MIRRORS": f"https://cn.nytimes.com/={self.server.base}"}
-
-    def url(self, i: int) -> str:
-        return f"https://cn.nytimes.com/usa/20240701/fencing-article-{i}/"
-
-    def path(self, i: int) -> str:
-        return f"/usa/20240701/fencing-article-{i}/"
-
-    def page(self, i: int) -> bytes:
-        extra = tuple(Block("p", marker) for marker in self.edits[i])
-        article: Article = dataclasses.replace(
-            self.base, url=self.url(i), body=self.base.body + extra
-        )
-        return nyt_page(article).encode()
-
-    def publish(self, i: int) -> None:
-        self.server.routes[self.path(i)] = Route(body=self.page(i))
-
-    def edit(self, i: int) -> None:
-        self.edits[i].append(f"第{i}篇文章的第{len(self.edits[i]) + 1}次编辑。")
-        self.publish(i)
-
-    def recorded(self, i: int) -> int:
-        rows = query(self.state, "SELECT versions_count FROM articles WHERE url = ?", self.url(i))
-        return int(rows[0][0]) if rows else 0
-
-    def all_recorded(self) -> bool:
-        return all(self.recorded(i) == 1 + len(e) for i, e in enumerate(self.edits))
-
-    def article_id(self, i: int) -> int:
-        [(article_id,)] = query(self.state, "SELECT id FROM articles WHERE url = ?", self.url(i))
-        return int(article_id)
 
 
 @pytest.fixture
@@ -97,13 +37,13 @@ def server(tmp_path: Path) -> Iterator[PageServer]:
         yield pages
 
 
-def _desk(server: PageServer, tmp_path: Path, count: int) -> Desk:
+def _desk(server: PageServer, tmp_path: Path, count: int) -> Newsroom:
     work = tmp_path / "work"
     work.mkdir()
-    return Desk(server, work, count)
+    return Newsroom(server, work, count, slug="fencing")
 
 
-def _config(desk: Desk, targets: list[str], settings: Settings) -> Path:
+def _config(desk: Newsroom, targets: list[str], settings: Settings) -> Path:
     """write_config's fast test config with `settings` ({section: {key: TOML value}})
     put in: existing keys replaced, new ones added to their section."""
     path = write_config(desk.work / "monitor.toml", targets, log_level="info")
@@ -132,7 +72,7 @@ def _config(desk: Desk, targets: list[str], settings: Settings) -> Path:
     return path
 
 
-def _command(desk: Desk, config: Path, *args: str) -> list[str]:
+def _command(desk: Newsroom, config: Path, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -145,11 +85,11 @@ def _command(desk: Desk, config: Path, *args: str) -> list[str]:
     ]
 
 
-def _env(desk: Desk) -> dict[str, str]:
+def _env(desk: Newsroom) -> dict[str, str]:
     return {**os.environ, **desk.env, "PYTHONPATH": str(ROOT)}
 
 
-def _monitor(desk: Desk, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _monitor(desk: Newsroom, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """One `monitor` command as its own process; it must succeed."""
     done = subprocess.run(
         _command(desk, config, *args),
@@ -164,7 +104,7 @@ def _monitor(desk: Desk, config: Path, *args: str) -> subprocess.CompletedProces
     return done
 
 
-def _started(desk: Desk, config: Path, *args: str) -> subprocess.Popen[str]:
+def _started(desk: Newsroom, config: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         _command(desk, config, *args),
         stdout=subprocess.PIPE,
@@ -175,7 +115,7 @@ def _started(desk: Desk, config: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _daemon(desk: Desk, config: Path) -> DaemonProcess:
+def _daemon(desk: Newsroom, config: Path) -> DaemonProcess:
     return DaemonProcess(desk.work, desk.state, config, desk.env)
 
 
@@ -278,7 +218,10 @@ def _stop_outside_a_write(pid: int, db: Path) -> None:
 
 
 def _checker_loop(
-    desk: Desk, config: Path, stop: threading.Event, outputs: list[subprocess.CompletedProcess[str]]
+    desk: Newsroom,
+    config: Path,
+    stop: threading.Event,
+    outputs: list[subprocess.CompletedProcess[str]],
 ) -> Callable[[], None]:
     def loop() -> None:
         while not stop.is_set():

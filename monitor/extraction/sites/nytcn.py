@@ -47,9 +47,9 @@ def article_nodes(tree: LexborHTMLParser) -> ArticleNodes | None:
 
 def page_signature(html: str) -> list[str] | None:
     """The signature, from the whole page parsed as extraction parses it. (Parsing the
-    article element alone is three times cheaper, but whatever comes before or after
-    it can change how it parses: an `<iframe/>` left open, a nested article, a table
-    left open in the last paragraph. Only the whole page gives the extractor's view.)"""
+    article element alone saves little, and whatever comes before or after it can
+    change how it parses: an `<iframe/>` left open, a nested article, a table left
+    open in the last paragraph. Only the whole page gives the extractor's view.)"""
     return signature(LexborHTMLParser(html))
 
 
