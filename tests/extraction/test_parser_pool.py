@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -30,7 +31,7 @@ def _alive(pid: int) -> bool:
 
 
 def _worker_pids(pool: ParserPool) -> list[int]:
-    return list(pool._executor._processes)  # type: ignore[attr-defined]
+    return pool.pids()
 
 
 def test_workers_give_what_parsing_inline_gives() -> None:
@@ -76,7 +77,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
             asyncio.run(pool.parse(b"<p>x</p>", None, "https://example.org/a"))
         except Exception:
             pass  # not an article page; the workers are up, which is the point
-        print(*pool._executor._processes, flush=True)
+        print(*pool.pids(), flush=True)
         time.sleep(60)
         """
     )
@@ -89,3 +90,48 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     parent.kill()  # kill -9: no clean-up code runs in the parent
     parent.wait()
     wait_for(lambda: not any(_alive(pid) for pid in workers), "the workers to exit", 10)
+
+
+def test_a_page_given_up_while_read_costs_its_worker_not_the_pool() -> None:
+    """A parse that never ends (its check's deadline passed) must not wedge a worker
+    for good: the worker reading it is replaced, and the next page parses."""
+    import time
+
+    article = load_article(BIDEN_OLD)
+    raw = nyt_page(article).encode()
+    pool = ParserPool(1)
+    try:
+        [stuck] = _worker_pids(pool)
+
+        async def give_up_then_parse() -> object:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(1):
+                    await pool.run(time.sleep, 3600)
+            return await pool.parse(raw, "utf-8", article.url)
+
+        parsed = asyncio.run(give_up_then_parse())
+        wait_for(lambda: not _alive(stuck), "the stuck worker to be killed", 10)
+        assert stuck not in _worker_pids(pool)
+    finally:
+        pool.close()
+    assert parsed == extract(raw.decode(), article.url)
+
+
+def test_many_pages_at_once_come_back_each_to_its_caller() -> None:
+    """Pages are answered in order over one socket per worker: with many in flight on
+    two workers, each caller still gets its own page's article."""
+    base = load_article(BIDEN_OLD)
+    pages = []
+    for i in range(40):
+        article = dataclasses.replace(base, title=f"{base.title} {i}")
+        pages.append((article.title, nyt_page(article, token=f"t{i}").encode()))
+    pool = ParserPool(2)
+    try:
+
+        async def all_at_once() -> list[object]:
+            return await asyncio.gather(*(pool.parse(raw, "utf-8", base.url) for _, raw in pages))
+
+        parsed = asyncio.run(all_at_once())
+    finally:
+        pool.close()
+    assert [a.title for a in parsed] == [title for title, _ in pages]  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -239,13 +240,16 @@ def test_a_big_check_parses_in_workers_with_the_same_results(
     from monitor.extraction.parser_pool import ParserPool
 
     handed_over: list[str] = []  # pages a worker extracted
-    parse = ParserPool.parse
+    run_in_worker = ParserPool.run
 
-    async def counting(pool: ParserPool, raw: bytes, charset: str | None, url: str) -> object:
-        handed_over.append(url)
-        return await parse(pool, raw, charset, url)
+    async def counting(pool: ParserPool, func: Any, *args: Any) -> Any:
+        answer = await run_in_worker(pool, func, *args)
+        extracted = answer if func.__name__ == "parse_page" else answer[1]
+        if extracted is not None:
+            handed_over.append(str(args[2]))
+        return answer
 
-    monkeypatch.setattr(ParserPool, "parse", counting)
+    monkeypatch.setattr(ParserPool, "run", counting)
 
     base = load_article(BIDEN_OLD)
     urls = []
