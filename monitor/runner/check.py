@@ -30,7 +30,7 @@ from monitor.runner.feeding import HostFeeder
 from monitor.runner.schedule import jittered, next_interval
 from monitor.storage.checks import ClaimedElsewhere, ClaimRequest, StaleClaim
 from monitor.storage.database import Store
-from monitor.urls import normalize
+from monitor.urls import normalize, other_scheme
 
 if TYPE_CHECKING:
     from monitor.extraction.parser_pool import ParserPool
@@ -196,6 +196,11 @@ async def check_pass(
             summary.skipped.append(other)
             if on_skipped is not None:
                 on_skipped(other)
+        # Paused, unwatched or deleted since the pass was listed: their host slots free.
+        settled = {t.id for t in claimed} | {o.article_id for o in elsewhere}
+        for host, article_id in items:
+            if article_id not in settled:
+                feeder.done(host)
         return claimed
 
     def counted(result: CheckOutcome) -> None:
@@ -444,9 +449,11 @@ def _same_article(config: Config, canonical: str, final_url: str) -> bool:
             final_url = prefix + final_url[len(target) :]
             break
     try:
-        return normalize(final_url) == canonical
+        final = normalize(final_url)
     except Exception:  # any URL the normalizer refuses is another article
         return False
+    # A site moving an article from http to https (or back) keeps the article.
+    return canonical in (final, other_scheme(final))
 
 
 def _save(store: Store, config: Config, result: CheckOutcome, now: int) -> None:
