@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 CODE := monitor tests bench support
 
-.PHONY: run test quick-test lint install install-dev bench clean
+.PHONY: run test quick-test lint browser install install-dev bench clean
 
 $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ lint: $(DEV)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+test: lint browser
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q
+
+# The browser tests render pages in Debian's chromium.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei)
 
 quick-test: $(DEV)
 	$(BIN)/pytest -q -m 'not slow'

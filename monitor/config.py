@@ -117,7 +117,10 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings)
     # canonical URL prefix -> prefix to fetch it through (mirrors, proxies, test servers)
     mirrors: tuple[tuple[str, str], ...] = ()
-    source: str = "defaults"
+    source: str = "defaults"  # the config file read, if any
+    # Where each setting that is not its default came from ("daemon.tick_seconds" ->
+    # the file or variable): what `monitor config` shows. Not part of the settings.
+    origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def mirror_endpoints(self) -> frozenset[tuple[str, int]]:
         """(host, port) of each mirror target: chosen by the user, always allowed."""
@@ -138,6 +141,7 @@ class Config:
 
 
 SECTIONS = ("fetch", "check", "schedule", "daemon", "notify")
+ENV_SETTINGS = ("MONITOR_MIRRORS", "MONITOR_NOTIFY")  # applied after the file, in this order
 
 
 def load(path: Path | None = None) -> Config:
@@ -157,13 +161,35 @@ def _apply_env(config: Config) -> Config:
     mirrors = os.environ.get("MONITOR_MIRRORS")
     if mirrors:
         config = replace(config, mirrors=parse_mirrors(mirrors, "MONITOR_MIRRORS"))
+        config = _set_by(config, "mirrors", "MONITOR_MIRRORS", replaces=True)
     notify = os.environ.get("MONITOR_NOTIFY")
     if notify:
         extra = tuple(NotifyTarget(url) for url in notify.split())
         config = replace(
             config, notify=replace(config.notify, targets=config.notify.targets + extra)
         )
+        # Targets from the environment add to the file's: both are named.
+        config = _set_by(config, "notify.targets", "MONITOR_NOTIFY", replaces=False)
     return config
+
+
+def _set_by(config: Config, key: str, origin: str, *, replaces: bool) -> Config:
+    """Record that `origin` set `key` (alone, or beside an earlier origin)."""
+    origins = dict(config.origins)
+    if key in origins and not replaces:
+        origin = f"{origins[key]} + {origin}"
+    origins[key] = origin
+    return replace(config, origins=tuple(origins.items()))
+
+
+def no_targets_warning(config: Config) -> str | None:
+    """Said by `run` at start and by `status`: changes are recorded, nobody is told."""
+    if config.notify.targets:
+        return None
+    return (
+        "no notification target configured: changes are recorded but nobody is told "
+        "(set notify.targets in the config file or MONITOR_NOTIFY)"
+    )
 
 
 def parse_mirrors(value: str, where: str) -> tuple[tuple[str, str], ...]:
@@ -199,7 +225,28 @@ def _apply_file(config: Config, path: Path) -> Config:
     if data:
         raise ConfigError(f"{path}: {next(iter(data))}: unknown setting")
     _validate(config, str(path))
-    return config
+    return replace(config, origins=_file_origins(config, str(path)))
+
+
+def _file_origins(config: Config, origin: str) -> tuple[tuple[str, str], ...]:
+    """Every setting the file gave a value other than the default."""
+    defaults = Config()
+    found = [
+        (f"{s}.{f.name}", origin)
+        for s, f in _settings()
+        if _get(config, s, f.name) != _get(defaults, s, f.name)
+    ]
+    if config.mirrors:
+        found.append(("mirrors", origin))
+    return tuple(found)
+
+
+def _settings() -> list[tuple[str, Any]]:
+    return [(section, f) for section in SECTIONS for f in fields(getattr(Config(), section))]
+
+
+def _get(config: Config, section: str, name: str) -> Any:
+    return getattr(getattr(config, section), name)
 
 
 def _targets(raw: Any, where: str) -> tuple[NotifyTarget, ...]:
@@ -267,7 +314,7 @@ def effective(config: Config) -> dict[str, Any]:
     """The settings as a nested dict, secrets in notification URLs masked."""
     from monitor.masking import mask_credentials, mask_url
 
-    out: dict[str, Any] = {"source": config.source}
+    out: dict[str, Any] = {"source": _sources(config), "set_by": dict(config.origins)}
     for section in SECTIONS:
         values = {
             f.name: getattr(getattr(config, section), f.name)
@@ -283,3 +330,13 @@ def effective(config: Config) -> dict[str, Any]:
         }
     out["mirrors"] = {mask_credentials(k): mask_credentials(v) for k, v in config.mirrors}
     return out
+
+
+def _sources(config: Config) -> list[str]:
+    """Every place values came from, lowest precedence first."""
+    found = ["defaults"]
+    if config.source != "defaults":
+        found.append(config.source)
+    origins = {part for _, origin in config.origins for part in origin.split(" + ")}
+    found += [name for name in ENV_SETTINGS if name in origins]
+    return found

@@ -1,14 +1,14 @@
-"""Renderers for a diff between two versions: terminal, text, markdown, HTML, JSON."""
+"""Renderers for a diff between two versions: terminal, text, markdown, HTML pages, JSON."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.clock import local_time
+from monitor.diffing import page
 from monitor.diffing.diff import ArticleDiff, BlockChange
 from monitor.display import visible
 
@@ -47,6 +47,13 @@ def render(
     `context` shortens unchanged text around the edits to about that many characters."""
     if fmt == "json":  # exact text: JSON escapes control characters itself
         return RENDERERS[fmt](header, diff, limit)
+    return RENDERERS[fmt](*prepared(header, diff, context), limit)
+
+
+def prepared(
+    header: DiffHeader, diff: ArticleDiff, context: int | None = None
+) -> tuple[DiffHeader, ArticleDiff]:
+    """Header and diff made safe to show (see render), for a renderer called directly."""
     safe = DiffHeader(
         visible(" ".join(header.title.split())),  # a title is one line
         visible(header.url),
@@ -55,7 +62,7 @@ def render(
         visible(header.from_pudate),
         visible(header.to_pudate),
     )
-    return RENDERERS[fmt](safe, _visible_diff(diff, context), limit)
+    return safe, _visible_diff(diff, context)
 
 
 def _shorten(text: str, context: int, first: bool, last: bool) -> str:
@@ -140,7 +147,7 @@ def _plain(
         lines.append(f"\n{emphasis(_location(change, diff))} ({change.op}{minor}):")
         lines.append(body)
     if hidden:
-        lines.append(f"\n… {hidden} more changed blocks not shown")
+        lines.append(f"\n{MORE_PREFIX}{hidden} more changed blocks not shown")
     if not diff.changes:
         lines.append("\n(no text changed)")
     return "\n".join(lines) + "\n"
@@ -192,31 +199,143 @@ def render_markdown(header: DiffHeader, diff: ArticleDiff, limit: int | None = N
             for op, t in change.segments
             if t.strip() or op == 0
         )
+        # A line break in article text would end the quote and could pass for one of
+        # our own block headings (see split_markdown).
+        body = " ".join(body.splitlines())
         lines += ["", f"*{_location(change, diff)}* ({change.op}):", "", f"> {body}"]
     if hidden:
-        lines += ["", f"… {hidden} more changed blocks not shown"]
+        lines += ["", f"{MORE_PREFIX}{hidden} more changed blocks not shown"]
     return "\n".join(lines) + "\n"
 
 
-def render_html(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
-    e = html.escape
+MORE_PREFIX = "… "
+_MD_MORE = re.compile(r"^… (\d+) more changed blocks")
+_MD_LINK_END = re.compile(r"\]\(([^()\s]*)\)\*\*$")
+
+
+@dataclass(frozen=True)
+class MarkdownParts:
+    """A message from render_markdown taken apart: the lines before the blocks, each
+    block (its heading and its quoted diff), and how many were already left out."""
+
+    head: str
+    blocks: list[tuple[str, str]]
+    hidden: int
+    url: str
+
+
+def split_markdown(text: str) -> MarkdownParts:
+    """The inverse of render_markdown's layout, so a message can be shortened by whole
+    blocks later. Article text is escaped, so a paragraph starting with a single `*`
+    is always one of our block headings."""
+    paragraphs = text.rstrip("\n").split("\n\n")
+    head: list[str] = []
+    blocks: list[tuple[str, str]] = []
+    hidden = 0
+    for index, para in enumerate(paragraphs):
+        more = _MD_MORE.match(para)
+        if more and index == len(paragraphs) - 1:
+            hidden = int(more.group(1))
+        elif para.startswith("*") and not para.startswith("**"):
+            blocks.append((para, ""))
+        elif blocks and not blocks[-1][1]:
+            blocks[-1] = (blocks[-1][0], para)
+        elif blocks:
+            blocks[-1] = (blocks[-1][0], f"{blocks[-1][1]}\n\n{para}")
+        else:
+            head.append(para)
+    first = head[0] if head else ""
+    link = _MD_LINK_END.search(first)
+    return MarkdownParts("\n\n".join(head), blocks, hidden, link.group(1) if link else "")
+
+
+def _html_when(header: DiffHeader, diff: ArticleDiff) -> str:
+    return (
+        f"{local_time(header.from_ts)} → {local_time(header.to_ts)} · "
+        f"+{diff.chars_added} −{diff.chars_removed} characters"
+    )
+
+
+def _html_head(header: DiffHeader, diff: ArticleDiff) -> list[str]:
     parts = [
-        f'<h2><a href="{e(header.url, quote=True)}">{e(header.title)}</a></h2>',
-        f"<p>{e(_summary_line(header, diff))}</p>",
+        page.title_link(header.title, header.url),
+        page.labels(diff.kinds or ["no change"]),
+        page.paragraph(_html_when(header, diff)),
     ]
     note = _pudate_note(header)
     if note:
-        parts.append(f"<p>{e(note)}</p>")
+        parts.append(page.paragraph(note))
+    return parts
+
+
+def _html_side(change: BlockChange, keep: int) -> str:
+    """One side of a changed block: the old text with its deletions marked (keep=-1)
+    or the new text with its insertions marked (keep=1)."""
+    marked = page.deleted if keep < 0 else page.inserted
+    text = "".join(
+        marked(t) if op == keep else page.esc(t) for op, t in change.segments if op in (0, keep)
+    )
+    if text:
+        return text
+    return f"<span{page.attr('empty')}>({'not there before' if keep < 0 else 'removed'})</span>"
+
+
+def _html_where(change: BlockChange, diff: ArticleDiff) -> str:
+    minor = ", minor" if change.minor else ""
+    return f"{_location(change, diff)} ({change.op}{minor})"
+
+
+def _html_more(hidden: int) -> list[str]:
+    return [page.paragraph(f"… {hidden} more changed blocks not shown", "note")] if hidden else []
+
+
+def html_fragment(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
+    """The inside of a diff page or an email: title, kinds, when, and each changed block
+    as its before and after."""
+    parts = _html_head(header, diff)
     shown, hidden = _shown(diff, limit)
     for change in shown:
-        body = "".join(
-            f"<del>{e(t)}</del>" if op < 0 else f"<ins>{e(t)}</ins>" if op > 0 else e(t)
-            for op, t in change.segments
+        before = f"<span{page.attr('side_label')}>before: </span>{_html_side(change, -1)}"
+        after = f"<span{page.attr('side_label')}>after: </span>{_html_side(change, 1)}"
+        parts.append(
+            f"<div{page.attr('block')}>"
+            f"<p{page.attr('where')}>{page.esc(_html_where(change, diff))}</p>"
+            f"<p{page.attr('side')}>{before}</p><p{page.attr('side')}>{after}</p></div>"
         )
-        parts.append(f"<h4>{e(_location(change, diff))} ({e(change.op)})</h4><p>{body}</p>")
-    if hidden:
-        parts.append(f"<p>… {hidden} more changed blocks not shown</p>")
+    parts += _html_more(hidden)
+    if not diff.changes:
+        parts.append(page.paragraph("(no text changed)", "note"))
     return "\n".join(parts) + "\n"
+
+
+def render_html(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
+    return page.document(header.title, html_fragment(header, diff, limit))
+
+
+def render_html_side_by_side(
+    header: DiffHeader, diff: ArticleDiff, limit: int | None = None
+) -> str:
+    """A page with the old and new text of each changed block next to each other."""
+    parts = _html_head(header, diff)
+    shown, hidden = _shown(diff, limit)
+    rows = [
+        f"<tr><th{page.attr('th')}>before</th><th{page.attr('th')}>after</th></tr>",
+    ]
+    for change in shown:
+        rows.append(
+            f'<tr><td colspan="2"{page.attr("where_cell")}>'
+            f"{page.esc(_html_where(change, diff))}</td></tr>"
+        )
+        rows.append(
+            f"<tr><td{page.attr('cell')}>{_html_side(change, -1)}</td>"
+            f"<td{page.attr('cell')}>{_html_side(change, 1)}</td></tr>"
+        )
+    if shown:
+        parts.append(f"<table{page.attr('table')}>\n" + "\n".join(rows) + "\n</table>")
+    parts += _html_more(hidden)
+    if not diff.changes:
+        parts.append(page.paragraph("(no text changed)", "note"))
+    return page.document(header.title, "\n".join(parts) + "\n")
 
 
 def diff_as_dict(header: DiffHeader, diff: ArticleDiff) -> dict[str, object]:
@@ -255,5 +374,6 @@ RENDERERS: dict[str, Renderer] = {
     "terminal": render_terminal,
     "markdown": render_markdown,
     "html": render_html,
+    "html-side-by-side": render_html_side_by_side,
     "json": render_json,
 }

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from monitor.article import Article
+from monitor.article import Article, Block
+from monitor.clock import SECOND_MS, local_time
 from monitor.diffing.diff import ArticleDiff, diff_articles
 from monitor.diffing.render import DiffHeader
+from monitor.display import clip, table, terminal
 from monitor.errors import NotFound
+from monitor.history import references
 from monitor.history.models import load_article
 from monitor.snapshot import Snapshot
-from monitor.storage.articles import ArticleRow
+from monitor.storage.articles import ArticleListing, ArticleRow
 from monitor.storage.database import Store
 from monitor.storage.versions import VersionRow
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    n: int  # v1, v2, … oldest first: what --at, --from and --to accept as vN
     ts: int
     title: str
     kinds: list[str]
@@ -31,6 +37,7 @@ class HistoryEntry:
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "n": self.n,
             "ts": self.ts,
             "title": self.title,
             "kinds": self.kinds,
@@ -41,52 +48,143 @@ class HistoryEntry:
         }
 
 
+VersionRef = str | int | None  # a reference (see history.references), a key, or default
+
+
+LIST_HEADER = ["ID", "VERSIONS", "STATE", "CHANGED", "CHECKED", "NEXT", "ERROR", "TITLE", "URL"]
+TITLE_COLUMNS = 50  # longer titles are cut (in display columns: CJK counts double)
+ERROR_COLUMNS = 40
+NOT_SCHEDULED = ("stopped", "paused", "unwatched")  # no next check to announce
+
+
+def listing_lines(rows: list[ArticleListing], now: int) -> list[str]:
+    """`monitor list`: a header row, then one aligned row per article."""
+    return table(LIST_HEADER, [_listing_row(r, now) for r in rows])
+
+
+def _listing_row(r: ArticleListing, now: int) -> list[str]:
+    failing = r.failures > 0
+    return [
+        str(r.id),
+        str(r.versions),
+        f"failing ({r.failures})" if failing else r.state,
+        _short_time(r.last_change_ts),
+        _short_time(r.last_check_at),
+        _next_check(r, now),
+        clip(_first_line(r.last_error or ""), ERROR_COLUMNS) if failing else "",
+        # A page never fetched has no title yet: its URL says what it is.
+        clip(_first_line(r.title) or terminal(r.url), TITLE_COLUMNS),
+        terminal(r.url),
+    ]
+
+
+def _next_check(r: ArticleListing, now: int) -> str:
+    if r.next_check_at is None or r.state in NOT_SCHEDULED:
+        return "-"
+    return "due" if r.next_check_at <= now else _short_time(r.next_check_at)
+
+
+def _short_time(ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    moment = datetime.fromtimestamp(ts / SECOND_MS).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _first_line(text: str) -> str:
+    """A cell: one line, a line break or control character shown as an escape."""
+    return terminal(text.strip())
+
+
 def history(store: Store, ref: str) -> tuple[ArticleRow, list[HistoryEntry]]:
     article = store.resolve(ref)
     entries = [
-        HistoryEntry(v.ts, v.title, v.kinds, v.chars_added, v.chars_removed, v.pudate, v.source)
-        for v in store.versions(article.id)
+        HistoryEntry(n, v.ts, v.title, v.kinds, v.chars_added, v.chars_removed, v.pudate, v.source)
+        for n, v in enumerate(store.versions(article.id), 1)
     ]
     return article, entries
 
 
+HISTORY_HEADER = ["V", "KEY", "FIRST SEEN", "KINDS", "+CHARS", "-CHARS", "TITLE"]
+
+
+def history_lines(entries: list[HistoryEntry]) -> list[str]:
+    """`monitor history`: a header row, then one aligned row per version."""
+    rows = [
+        [
+            f"v{e.n}",
+            str(e.ts),
+            local_time(e.ts),
+            ",".join(e.kinds),
+            f"+{e.chars_added}",
+            f"-{e.chars_removed}",
+            _first_line(e.title) or "-",
+        ]
+        for e in entries
+    ]
+    return table(HISTORY_HEADER, rows)
+
+
+def _pick(versions: list[VersionRow], ref: str | int) -> VersionRow:
+    return references.pick(versions, str(ref))
+
+
 def diff(
-    store: Store, ref: str, from_ts: int | None = None, to_ts: int | None = None
+    store: Store, ref: str, from_ref: VersionRef = None, to_ref: VersionRef = None
 ) -> tuple[DiffHeader, ArticleDiff]:
+    """Diff two versions (default: the latest and the one before it). A removal has
+    no text: as the newer side it diffs to nothing; as the older side the last text
+    before it stands in (what a restoration brought back is compared with that)."""
     article = store.resolve(ref)
-    new = (
-        store.version(article.id, to_ts) if to_ts is not None else store.latest_version(article.id)
-    )
-    if new is None:
-        raise NotFound(f"article {article.id} has no versions")
-    new = _with_text(store, new, "to")
-    if from_ts is not None:
-        old = store.version(article.id, from_ts)
+    versions = store.versions(article.id)
+    new = _pick(versions, to_ref) if to_ref is not None else _latest(versions, article)
+    if from_ref is not None:
+        old: VersionRow | None = _pick(versions, from_ref)
     else:
-        previous = store.latest_version(article.id, before=new.ts)
-        if previous is None:
+        old = _before(versions, new)
+        if old is None and new.fingerprint is not None:
             raise NotFound(f"article {article.id} has only one version: nothing to diff")
-        old = previous
-    old = _with_text(store, old, "from")
+    old_text = _with_text(versions, old) if old is not None else None
     header = DiffHeader(
-        title=new.title,
+        title=new.title or (old_text.title if old_text else "") or article.title,
         url=article.url,
-        from_ts=old.ts,
+        from_ts=(old_text or old or new).ts,
         to_ts=new.ts,
-        from_pudate=old.pudate,
+        from_pudate=old_text.pudate if old_text else "",
         to_pudate=new.pudate,
     )
-    return header, diff_articles(load_article(store, old), load_article(store, new))
+    result = diff_articles(_model(store, old_text), _model(store, new))
+    if new.fingerprint is None:
+        result = dataclasses.replace(result, kinds=["removed"])
+    return header, result
 
 
-def _with_text(store: Store, version: VersionRow, side: str) -> VersionRow:
-    """A removal has no text: diff against the last version that had some."""
+def _latest(versions: list[VersionRow], article: ArticleRow) -> VersionRow:
+    if not versions:
+        raise NotFound(f"article {article.id} has no versions")
+    return versions[-1]
+
+
+def _before(versions: list[VersionRow], version: VersionRow) -> VersionRow | None:
+    earlier = [v for v in versions if v.ts < version.ts]
+    return earlier[-1] if earlier else None
+
+
+def _with_text(versions: list[VersionRow], version: VersionRow) -> VersionRow | None:
+    """The version itself, or for a removal the last version before it with text."""
     current: VersionRow | None = version
     while current is not None and current.fingerprint is None:
-        current = store.latest_version(version.article_id, before=current.ts)
-    if current is None:
-        raise NotFound(f"no text for the {side} side at {version.ts}")
+        current = _before(versions, current)
     return current
+
+
+_NOTHING = Article(title="")  # the text of a removal, or of no version at all
+
+
+def _model(store: Store, version: VersionRow | None) -> Article:
+    if version is None or version.fingerprint is None:
+        return _NOTHING
+    return load_article(store, version)
 
 
 def snapshot_of(store: Store, article: ArticleRow, version: VersionRow) -> str:
@@ -105,12 +203,44 @@ def _one_line(text: str) -> str:
     return re.sub(r"[\r\n]+", " ", text)
 
 
-def show(store: Store, ref: str, at: int | None = None) -> str:
+def show(store: Store, ref: str, at: VersionRef = None, *, text: bool = False) -> str:
+    """A version as a snapshot file, or with `text` as text to read."""
     article = store.resolve(ref)
-    version = store.version(article.id, at) if at is not None else store.latest_version(article.id)
-    if version is None:
-        raise NotFound(f"article {article.id} has no versions")
-    return snapshot_of(store, article, version)
+    versions = store.versions(article.id)
+    version = _pick(versions, at) if at is not None else _latest(versions, article)
+    if not text:
+        return snapshot_of(store, article, version)
+    label = f"v{references.number_of(versions, version)} of {len(versions)}"
+    return readable_text(store, article, version, label)
+
+
+def readable_text(store: Store, article: ArticleRow, version: VersionRow, label: str) -> str:
+    """Title, byline, date and the body as paragraphs: for reading, not re-importing."""
+    seen = f"{label}, first seen {local_time(version.ts)}"
+    if version.fingerprint is None:
+        title = _one_line(version.title or article.title) or article.url
+        return f"{title}\n{article.url}\n{seen}\n\n(removed)\n"
+    model = load_article(store, version)
+    head = [_one_line(model.title) or article.url]
+    head += [line for line in (model.byline, model.date) if line]
+    head += [article.url, seen]
+    blocks = [_image_text(model.lead_image.caption)] if model.lead_image else []
+    blocks += [_block_text(block) for block in model.body]
+    if model.footer:
+        blocks.append("\n".join(model.footer))
+    return "\n".join(head) + "\n\n" + "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def _block_text(block: Block) -> str:
+    if block.kind == "img":
+        return _image_text(block.text)
+    if block.kind == "h":
+        return f"## {block.text}"  # a sub-head stands out from the paragraphs
+    return block.text
+
+
+def _image_text(caption: str) -> str:
+    return f"[image: {caption}]" if caption else "[image]"
 
 
 def export(store: Store, refs: list[str], directory: Path, all_articles: bool = False) -> int:

@@ -1,13 +1,14 @@
-"""What an alert says: subject, markdown for chat targets, HTML for email."""
+"""What an alert says: subject, markdown for chat targets, HTML and plain text for email."""
 
 from __future__ import annotations
 
-import html
+import shlex
 from dataclasses import dataclass
 
 from monitor.clock import local_time
+from monitor.diffing import page
 from monitor.diffing.diff import ArticleDiff
-from monitor.diffing.render import DiffHeader, md_escape, md_url, render
+from monitor.diffing.render import DiffHeader, html_fragment, md_escape, md_url, prepared, render
 from monitor.display import one_line, visible
 
 # Unchanged text kept on each side of an edit in a message: a one-word fix in a
@@ -21,26 +22,43 @@ EVENT_LABELS = {"change": "changed", "restored": "restored"}
 class AlertText:
     subject: str
     markdown: str
-    html: str
+    html: str  # the inside of the email's HTML document (see email_body.as_document)
+    text: str  # the email's text/plain part
+
+
+def whole_diff_command(url: str) -> str:
+    """The command that shows every change, as a reader can paste it into a shell."""
+    return f"monitor diff {shlex.quote(url)}"
 
 
 def change_text(header: DiffHeader, diff: ArticleDiff, event: str, max_blocks: int) -> AlertText:
     label = EVENT_LABELS.get(event, event)
     kinds = ", ".join(diff.kinds)
     context = MESSAGE_CONTEXT_CHARS
+    safe_header, safe_diff = prepared(header, diff, context)
+    command = whole_diff_command(safe_header.url)
+    fragment = html_fragment(safe_header, safe_diff, max_blocks)
+    hint = (
+        f"<p{page.attr('note')}>Whole diff: <code{page.attr('code')}>{page.esc(command)}</code></p>"
+    )
+    text = render("text", header, diff, max_blocks, context)
     return AlertText(
         subject=one_line(f"[{label}: {kinds}] {header.title}"),
         markdown=render("markdown", header, diff, max_blocks, context),
-        html=render("html", header, diff, max_blocks, context),
+        html=fragment + hint + "\n",
+        text=f"{text}\nArticle: {safe_header.url}\nWhole diff: {command}\n",
     )
 
 
-def plain_text(subject: str, title: str, url: str, lines: list[str]) -> AlertText:
-    title, url, lines = visible(title), visible(url), [visible(x) for x in lines]
+def plain_text(subject: str, title: str, url: str, lines: list[str], label: str = "") -> AlertText:
+    title, url, lines = one_line(title, 1000), visible(url), [visible(x) for x in lines]
     md = "\n\n".join([f"**[{md_escape(title)}]({md_url(url)})**", *(md_escape(x) for x in lines)])
-    body = "".join(f"<p>{html.escape(x)}</p>" for x in lines)
-    link = f'<h2><a href="{html.escape(url, quote=True)}">{html.escape(title)}</a></h2>'
-    return AlertText(one_line(subject), md + "\n", link + body + "\n")
+    parts = [page.title_link(title, url)]
+    if label:
+        parts.append(page.labels([label]))
+    parts += [page.paragraph(x, "side") for x in lines]
+    text = "\n\n".join([title, *lines, f"Article: {url}"])
+    return AlertText(one_line(subject), md + "\n", "\n".join(parts) + "\n", text + "\n")
 
 
 def removal_text(title: str, url: str, why: str, ts: int) -> AlertText:
@@ -52,14 +70,18 @@ def removal_text(title: str, url: str, why: str, ts: int) -> AlertText:
             f"The article is gone ({why}), seen at {local_time(ts)}.",
             "Its last text is kept in the history.",
         ],
+        "removed",
     )
 
 
 def health_text(event: str, title: str, url: str, line: str) -> AlertText:
     """A 'failing' or 'recovered' alert: about fetching the article, not its text."""
-    return plain_text(f"[{event}] {title}", title, url, [line])
+    return plain_text(f"[{event}] {title}", title, url, [line], event)
+
+
+TEST_LINE = "article-monitor test message: this target works."
 
 
 def test_message(email: bool) -> str:
-    text = "article-monitor test message: this target works."
-    return f"<p>{text}</p>" if email else text
+    """The body of `monitor notify-test`: for email, the inside of its document."""
+    return page.paragraph(TEST_LINE, "side") if email else TEST_LINE

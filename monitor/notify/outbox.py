@@ -24,9 +24,17 @@ from monitor import identity
 from monitor.clock import hours_ms, seconds_ms
 from monitor.config import Config, NotifyTarget
 from monitor.masking import mask_url
-from monitor.notify.messages import test_message
+from monitor.notify.email_body import EmailBody, unpack
+from monitor.notify.messages import TEST_LINE, test_message
 from monitor.notify.policy import target_key
-from monitor.notify.sending import Sender, apprise_send, body_format, is_email
+from monitor.notify.sending import (
+    EMAIL_FORMAT,
+    Sender,
+    apprise_send,
+    body_format,
+    email_document,
+    is_email,
+)
 from monitor.storage.database import Store
 from monitor.storage.outbox import DueDelivery
 
@@ -198,13 +206,10 @@ def _release(store: Store, batches: list[list[DueDelivery]]) -> None:
 
 def _message(url: str, batch: list[DueDelivery]) -> tuple[str, str, str]:
     email = is_email(url)
-    if len(batch) == 1:
-        row = batch[0]
-        return row.subject, row.html if email else row.markdown, body_format(email)
-    subject = f"[digest] {len(batch)} changes"
-    separator = "\n<hr>\n" if email else "\n---\n\n"
-    body = separator.join(r.html if email else r.markdown for r in batch)
-    return subject, body, body_format(email)
+    subject = batch[0].subject if len(batch) == 1 else f"[digest] {len(batch)} changes"
+    if email:
+        return subject, email_document(subject, [unpack(r.html) for r in batch]), EMAIL_FORMAT
+    return subject, "\n---\n\n".join(r.markdown for r in batch), body_format(email)
 
 
 def _settle(
@@ -268,10 +273,14 @@ async def send_test(config: Config) -> list[tuple[str, str | None]]:
     results = []
     for target in config.notify.targets:
         email = is_email(target.url)
+        subject = "article-monitor test"
+        body = test_message(email)
+        if email:
+            body = email_document(subject, [EmailBody(body, TEST_LINE + "\n")])
         error = await apprise_send(
             target.url,
-            "article-monitor test",
-            test_message(email),
+            subject,
+            body,
             body_format(email),
             timeout=config.notify.send_timeout_seconds,
         )

@@ -11,6 +11,7 @@ import hashlib
 from monitor.clock import hours_ms
 from monitor.config import Config, NotifyTarget
 from monitor.history.reading import diff
+from monitor.notify.email_body import EmailBody, pack
 from monitor.notify.messages import AlertText, change_text, health_text, removal_text
 from monitor.outcome import CheckOutcome
 from monitor.storage.database import Store
@@ -62,9 +63,8 @@ def queue(
 ) -> int:
     """Write an alert and one delivery per matching target; call inside the
     transaction of what caused it."""
-    alert = NewAlert(
-        article_id, now, event, version_ts, kinds, text.subject, text.markdown, text.html
-    )
+    email = pack(EmailBody(text.html, text.text))  # both parts of the email, as one body
+    alert = NewAlert(article_id, now, event, version_ts, kinds, text.subject, text.markdown, email)
     keys = [target_key(t.url) for t in routed_targets(config, url, kinds)]
     return store.add_alert(alert, keys)
 

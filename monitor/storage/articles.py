@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from monitor.errors import NotFound, UrlError
-from monitor.urls import host_of, normalize
+from monitor.urls import host_of, normalize, other_scheme
+
+# What a user asked of an article (column `watch`); `state` is what its page did.
+Watch = Literal["watching", "paused", "unwatched"]
+# Rows that refer to an article's content blobs (purging deletes what only it used).
+_BLOB_REFS = (
+    "SELECT h FROM (SELECT article_blob AS h FROM versions WHERE {where} UNION "
+    "SELECT snapshot_blob FROM versions WHERE {where} UNION "
+    "SELECT raw_blob FROM versions WHERE {where} UNION "
+    "SELECT snapshot_blob FROM observations WHERE {where}) WHERE h IS NOT NULL"
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,8 @@ class ArticleRow:
     versions_count: int
     latest_ts: int | None
     last_change_ts: int | None
+    watch: str = "watching"
+    next_check_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,10 +75,25 @@ class ArticleQueries:
                 url = normalize(ref)
             except UrlError as exc:
                 raise NotFound(f"no article {ref!r}: {exc}") from exc
-            row = self.conn.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
+            known = self.known_url(url)
+            row = None if known is None else self._row_by_url(known)
         if row is None:
             raise NotFound(f"no article {ref!r}")
         return _article_row(row)
+
+    def known_url(self, url: str) -> str | None:
+        """The stored URL of the article at this canonical URL: itself, or the same
+        address under the other of http/https (one article to a reader)."""
+        for candidate in (url, other_scheme(url)):
+            if self._row_by_url(candidate) is not None:
+                return candidate
+        return None
+
+    def _row_by_url(self, url: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT * FROM articles WHERE url = ?", (url,)
+        ).fetchone()
+        return row
 
     def articles(self) -> Iterator[ArticleRow]:
         for row in self.conn.execute("SELECT * FROM articles ORDER BY id"):
@@ -83,13 +112,44 @@ class ArticleQueries:
         row = self.conn.execute("SELECT title FROM articles WHERE id = ?", (article_id,)).fetchone()
         return str(row[0]) if row is not None and row[0] else ""
 
+    def set_watch(self, article_id: int, watch: Watch) -> None:
+        self.conn.execute("UPDATE articles SET watch = ? WHERE id = ?", (watch, article_id))
+
+    def purge_article(self, article_id: int) -> None:
+        """Delete an article and everything recorded of it: versions, changes,
+        sightings, alerts and their deliveries, and the content only it used. Call in
+        a write transaction. A check of it still in flight finds its claim gone and
+        records nothing."""
+        where = {"where": "article_id = :id"}
+        mine = [r[0] for r in self.conn.execute(_BLOB_REFS.format(**where), {"id": article_id})]
+        for sql in (
+            "DELETE FROM deliveries WHERE alert_id IN "
+            "(SELECT id FROM alerts WHERE article_id = :id)",
+            "DELETE FROM alerts WHERE article_id = :id",
+            "DELETE FROM changes WHERE article_id = :id",
+            "DELETE FROM observations WHERE article_id = :id",
+            "DELETE FROM versions WHERE article_id = :id",
+            "DELETE FROM articles WHERE id = :id",
+        ):
+            self.conn.execute(sql, {"id": article_id})
+        # Blobs are shared by hash: keep those another article's rows still use.
+        self.conn.execute(
+            "DELETE FROM blobs WHERE hash IN (SELECT value FROM json_each(:mine)) "
+            f"AND hash NOT IN ({_BLOB_REFS.format(where='1')})",
+            {"mine": json.dumps(mine)},
+        )
+
     def mark_removed(self, article_id: int) -> None:
         self.conn.execute("UPDATE articles SET state = 'removed' WHERE id = ?", (article_id,))
 
     def article_listing(self) -> list[ArticleListing]:
         rows = self.conn.execute(
-            "SELECT id, url, title, state, versions_count AS versions, last_change_ts, failures, "
-            "last_error, last_check_at, next_check_at FROM articles ORDER BY id"
+            # A paused or unwatched article shows as that, whatever its page last did.
+            "SELECT id, url, title, CASE watch WHEN 'watching' THEN state ELSE watch END "
+            "AS state, versions_count AS versions, last_change_ts, failures, "
+            "last_error, last_check_at, "
+            "CASE watch WHEN 'watching' THEN next_check_at END AS next_check_at "
+            "FROM articles ORDER BY id"
         ).fetchall()
         return [ArticleListing(**dict(r)) for r in rows]
 
@@ -97,7 +157,7 @@ class ArticleQueries:
         """How many articles there are, are due now, and are failing."""
         row = self.conn.execute(
             "SELECT count(*), "
-            "coalesce(sum(state != 'stopped' AND next_check_at <= ?), 0), "
+            "coalesce(sum(state != 'stopped' AND watch = 'watching' AND next_check_at <= ?), 0), "
             "coalesce(sum(failures > 0), 0) FROM articles",
             (now,),
         ).fetchone()
@@ -113,4 +173,6 @@ def _article_row(row: sqlite3.Row) -> ArticleRow:
         versions_count=row["versions_count"],
         latest_ts=row["latest_ts"],
         last_change_ts=row["last_change_ts"],
+        watch=row["watch"],
+        next_check_at=row["next_check_at"],
     )

@@ -22,6 +22,8 @@ from monitor.outcome import ArticleTarget, ArticleUpdate
 _TARGET_COLUMNS = ", ".join(f.name for f in dataclasses.fields(ArticleTarget))
 _COUNTER_SQL = {"reset": "0", "increment": "{column} + 1"}
 _CLAIMABLE = "(claimed_until IS NULL OR claimed_until <= :now)"
+# Articles a check may take: still scheduled, and neither paused nor unwatched.
+_WATCHED = "state != 'stopped' AND watch = 'watching'"
 _SCAN_FACTOR = 4  # candidates read per slot to fill, so one busy host cannot hide others
 
 
@@ -56,7 +58,7 @@ class CheckQueries:
         transaction (BEGIN IMMEDIATE: no other writer can claim the same rows)."""
         full = [host for host, n in busy.items() if n >= per_host]
         rows = self.conn.execute(
-            "SELECT id, host FROM articles WHERE state != 'stopped' AND next_check_at <= :now "
+            f"SELECT id, host FROM articles WHERE {_WATCHED} AND next_check_at <= :now "
             f"AND {_CLAIMABLE} AND host NOT IN (SELECT value FROM json_each(:full)) "
             "ORDER BY next_check_at, id LIMIT :scan",
             {"now": request.now, "full": _json_list(full), "scan": slots * _SCAN_FACTOR},
@@ -92,12 +94,13 @@ class CheckQueries:
     def claim_ids(
         self, request: ClaimRequest, ids: list[int]
     ) -> tuple[list[ArticleTarget], list[ClaimedElsewhere]]:
-        """Claim these articles; those another checker holds are returned apart."""
+        """Claim these articles; those another checker holds are returned apart, and
+        those paused, unwatched or deleted since they were listed are left out."""
         claimed = self._claim(request, ids)
         got = {t.id for t in claimed}
         others = self.conn.execute(
             "SELECT id, url, host, coalesce(claimed_by, '?'), claimed_until FROM articles "
-            "WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id",
+            f"WHERE id IN (SELECT value FROM json_each(:ids)) AND {_WATCHED} ORDER BY id",
             {"ids": _json_list([i for i in ids if i not in got])},
         ).fetchall()
         return claimed, [ClaimedElsewhere(r[0], r[1], r[2], r[3], r[4] or 0) for r in others]
@@ -107,7 +110,7 @@ class CheckQueries:
             return []
         rows = self.conn.execute(
             "UPDATE articles SET claim = claim + 1, claimed_until = :until, claimed_by = :owner "
-            f"WHERE id IN (SELECT value FROM json_each(:ids)) AND {_CLAIMABLE} "
+            f"WHERE id IN (SELECT value FROM json_each(:ids)) AND {_CLAIMABLE} AND {_WATCHED} "
             f"RETURNING {_TARGET_COLUMNS}",
             {
                 "until": request.now + request.lease_ms,
@@ -155,7 +158,7 @@ class CheckQueries:
     def count_overdue(self, now: int) -> int:
         return int(
             self.conn.execute(
-                "SELECT count(*) FROM articles WHERE state != 'stopped' AND next_check_at <= ?",
+                f"SELECT count(*) FROM articles WHERE {_WATCHED} AND next_check_at <= ?",
                 (now,),
             ).fetchone()[0]
         )
@@ -164,13 +167,13 @@ class CheckQueries:
         """Give every overdue article a random due time within the window."""
         self.conn.execute(
             "UPDATE articles SET next_check_at = ? + abs(random() % ?) "
-            "WHERE state != 'stopped' AND next_check_at <= ?",
+            f"WHERE {_WATCHED} AND next_check_at <= ?",
             (now, window_ms, now),
         )
 
     def next_due_at(self) -> int | None:
         row = self.conn.execute(
-            "SELECT min(next_check_at) FROM articles WHERE state != 'stopped'"
+            f"SELECT min(next_check_at) FROM articles WHERE {_WATCHED}"
         ).fetchone()
         return int(row[0]) if row[0] is not None else None
 
@@ -216,7 +219,7 @@ class CheckQueries:
 
 def _pass_filter(ids: list[int] | None, due_only: bool, now: int) -> tuple[str, dict[str, object]]:
     """Which watched articles a pass covers: these ids, the due ones, or all."""
-    where = "state != 'stopped'"
+    where = _WATCHED
     args: dict[str, object] = {"now": now}
     if ids is not None:
         where += " AND id IN (SELECT value FROM json_each(:ids))"

@@ -164,6 +164,15 @@ def m007_lease_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m008_watch(db: sqlite_utils.Database) -> None:
+    # Whether the user wants the article checked, apart from `state` (what the page
+    # did): a paused article keeps its schedule and resumes it; an unwatched one keeps
+    # its history. Checks and claims take only 'watching' rows.
+    # Values: watching | paused | unwatched.
+    db.execute("ALTER TABLE articles ADD COLUMN watch TEXT NOT NULL DEFAULT 'watching'")
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations inside the caller's write transaction."""
     migrations.apply(sqlite_utils.Database(conn))

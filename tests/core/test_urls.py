@@ -65,8 +65,8 @@ def test_bad_urls(bad: str) -> None:
 @pytest.mark.parametrize(
     ("given", "stored"),
     [
-        ("http://[2001:DB8::1]:8080/a", "https://[2001:db8::1]:8080/a"),
-        ("http://[2001:db8:0:0:0:0:0:1]/a?id=3", "https://[2001:db8::1]/a?id=3"),
+        ("http://[2001:DB8::1]:8080/a", "http://[2001:db8::1]:8080/a"),
+        ("http://[2001:db8:0:0:0:0:0:1]/a?id=3", "http://[2001:db8::1]/a?id=3"),
         ("https://[::1]:443/x", "https://[::1]/x"),
     ],
 )
@@ -127,23 +127,21 @@ def _v6_server(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int, list[st
 def test_an_article_on_an_ipv6_literal_is_checked(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every added URL is stored as https; a mirror rule for the stored form fetches it
-    over plain HTTP (and only matches if the brackets and port were kept)."""
+    """An http URL is stored as http, brackets and port kept, and fetched as it is."""
     config = tmp_path / "monitor.toml"
     config.write_text(
         "[fetch]\nper_host_delay_s = 0\nretries = 0\nallow_private_addresses = true\n"
     )
     monkeypatch.setenv("MONITOR_CONFIG", str(config))
     with _v6_server() as (port, hits):
-        monkeypatch.setenv("MONITOR_MIRRORS", f"https://[::1]:{port}/=http://[::1]:{port}/")
         added = run(cli, "add", f"http://[::1]:{port}/x")
         assert added.exit_code == 0, added.output
         checked = run(cli, "check", "--all")
         assert checked.exit_code == 0, checked.output
         assert hits == ["/x"]
-    assert checked.stdout.startswith(f"new  https://[::1]:{port}/x"), checked.stdout
+    assert checked.stdout.startswith(f"new  http://[::1]:{port}/x"), checked.stdout
     [row] = json.loads(run(cli, "list", "--json").stdout)
-    assert row["url"] == f"https://[::1]:{port}/x"
+    assert row["url"] == f"http://[::1]:{port}/x"
     assert row["versions"] == 1 and row["title"] == "An IPv6 article"
 
 
@@ -191,7 +189,7 @@ def test_an_article_on_an_ipv6_literal_is_fetched_at_its_stored_url(tmp_path: Pa
 
     with _v6_server(tls) as (port, hits):
         url = f"https://[::1]:{port}/x"
-        added = monitor("add", f"http://[::1]:{port}/x")
+        added = monitor("add", url)
         assert added.returncode == 0, added.stderr
         checked = monitor("check", "--all")
         assert checked.returncode == 0, checked.stderr

@@ -123,7 +123,8 @@ def test_renderers_escape_article_text() -> None:
     result = diff_articles(old, new)
     html_out = render("html", _header(), result)
     assert "<script>" not in html_out and "&lt;script&gt;" in html_out
-    assert "<del>旧</del><ins>新</ins>" in html_out
+    assert re.search(r"<del style=\"[^\"]*\">旧</del>", html_out)
+    assert re.search(r"<ins style=\"[^\"]*\">新</ins>", html_out)
     assert "标题 &lt;b&gt;&amp;" in html_out
     md = render("markdown", _header(), result)
     assert "~~旧~~**新**" in md and "\\<script\\>" in md
@@ -142,7 +143,7 @@ def test_long_diffs_are_trimmed_with_a_note() -> None:
     assert "25 more changed blocks not shown" in out
 
 
-@pytest.mark.parametrize("fmt", ["terminal", "text", "markdown", "html"])
+@pytest.mark.parametrize("fmt", ["terminal", "text", "markdown", "html", "html-side-by-side"])
 def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
     header, result = hostile_diff()
     out = render(fmt, header, result)
@@ -150,9 +151,13 @@ def test_hostile_article_text_is_inert_in_every_renderer(fmt: str) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", own_styles)
     shown = out.replace("\\\\", "\\").replace("\\[", "[").replace("\\.", ".")  # markdown
     assert "\\u001b[2J" in shown and "\\u202egnp.exe" in shown  # shown, not obeyed
-    assert "\n".join(out.splitlines()[:2]).count("Bcc") == 1  # the title stays one line
-    if fmt == "html":
+    if fmt.startswith("html"):
+        # the title stays one line: in the page's <title> and in its heading
+        assert re.search(r"<title>[^\n]*Bcc[^\n]*</title>", out)
+        assert re.search(r"<h1[^>]*><a [^>]*>[^\n]*Bcc[^\n]*</a></h1>", out)
         assert "<script>" not in out and "&lt;script&gt;" in out
+    else:
+        assert "\n".join(out.splitlines()[:2]).count("Bcc") == 1  # the title stays one line
     if fmt == "markdown":
         assert "\\*\\*b\\*\\*" in out and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in out
         assert "(https://cn.nytimes.com/a_%28b%29/)" in out  # the link cannot end early

@@ -132,7 +132,7 @@ def test_failures_are_counted_and_shown(cli: CliRunner, server: PageServer) -> N
     _serve(server, "x", fail_first=[500] * 10)
     _check(cli)
     assert json.loads(run(cli, "list", "--json").output)[0]["failures"] == 1
-    assert "failing (1 errors)" in run(cli, "list").output
+    assert "failing (1)" in run(cli, "list").output
 
 
 def test_suspect_shrink_is_held_until_confirmed(cli: CliRunner, server: PageServer) -> None:
