@@ -158,8 +158,13 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
     from monitor.clock import now_ms
     from monitor.history.reading import listing_lines
 
-    with ctx.store(readonly=True) as store:
-        rows = store.article_listing()
+    if (ctx.state_dir / "monitor.db").exists():
+        with ctx.store(readonly=True) as store:
+            rows = store.article_listing()
+    else:  # a new state directory watches nothing yet: an empty list, as status says
+        ctx.config()
+        rows = []
+        click.echo("no articles yet: monitor add URL… or monitor import DIR", err=True)
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
@@ -264,7 +269,8 @@ def resume(ctx: Context, articles: tuple[str, ...]) -> None:
     """Check ARTICLES (ids or URLs) again after `monitor pause` or `monitor remove`.
 
     One that fell due while paused is due at once."""
-    _change_watch(ctx, articles, "watching", {"done": "resumed", "already": "not paused"})
+    words = {"done": "resumed", "already": "not paused", "rewatched": "watched again"}
+    _change_watch(ctx, articles, "watching", words)
 
 
 def _change_watch(

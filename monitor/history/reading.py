@@ -63,7 +63,9 @@ def listing_lines(rows: list[ArticleListing], now: int) -> list[str]:
 
 
 def _listing_row(r: ArticleListing, now: int) -> list[str]:
-    failing = r.failures > 0
+    # A paused or unwatched article is not being checked: that says more than how
+    # its last checks went.
+    failing = r.failures > 0 and r.state not in ("paused", "unwatched")
     return [
         str(r.id),
         str(r.versions),

@@ -130,12 +130,13 @@ def resolve_all(store: Store, refs: Iterable[str]) -> Resolved:
     return found
 
 
-WatchChange = Literal["done", "already", "not watched"]
+WatchChange = Literal["done", "already", "not watched", "rewatched"]
 
 
 def set_watch(store: Store, rows: list[ArticleRow], watch: Watch) -> list[WatchChange]:
     """Pause, resume or unwatch these articles in one transaction; what happened to
-    each. Pausing leaves an unwatched article alone (there is nothing to pause)."""
+    each. Pausing leaves an unwatched article alone (there is nothing to pause);
+    resuming one watches it again, as `add` does, and says so."""
     changes: list[WatchChange] = []
     with store.write():
         for row in rows:
@@ -144,6 +145,9 @@ def set_watch(store: Store, rows: list[ArticleRow], watch: Watch) -> list[WatchC
                 changes.append("already")
             elif watch == "paused" and current == "unwatched":
                 changes.append("not watched")
+            elif watch == "watching" and current == "unwatched":
+                store.set_watch(row.id, watch)
+                changes.append("rewatched")
             else:
                 store.set_watch(row.id, watch)
                 changes.append("done")

@@ -154,11 +154,12 @@ class ArticleQueries:
         return [ArticleListing(**dict(r)) for r in rows]
 
     def article_counts(self, now: int) -> dict[str, int]:
-        """How many articles there are, are due now, and are failing."""
+        """How many articles there are, are due now, and are failing (of those
+        watched: a paused article's old failures are not a problem now)."""
         row = self.conn.execute(
             "SELECT count(*), "
             "coalesce(sum(state != 'stopped' AND watch = 'watching' AND next_check_at <= ?), 0), "
-            "coalesce(sum(failures > 0), 0) FROM articles",
+            "coalesce(sum(failures > 0 AND watch = 'watching'), 0) FROM articles",
             (now,),
         ).fetchone()
         return {"articles": int(row[0]), "due": int(row[1]), "failing": int(row[2])}

@@ -194,6 +194,21 @@ def test_remove_stops_watching_and_keeps_the_history(
     assert _article(state_dir, url)["watch"] == "watching"
 
 
+def test_resume_of_a_removed_article_says_it_is_watched_again(
+    cli: CliRunner, site: PageServer, state_dir: Path
+) -> None:
+    url = serve(site, "/gone", "Removed", "Watched once.")
+    run(cli, "add", url)
+    run(cli, "remove", url)
+    assert run(cli, "pause", url).stdout.split()[:2] == ["not", "watched"]
+    assert _article(state_dir, url)["watch"] == "unwatched"
+    resumed = run(cli, "resume", url)
+    assert resumed.exit_code == 0
+    assert resumed.stdout.split()[:2] == ["watched", "again"]
+    assert _article(state_dir, url)["watch"] == "watching"
+    assert run(cli, "resume", url).stdout.split()[:2] == ["not", "paused"]
+
+
 def _two_checked_articles(cli: CliRunner, site: PageServer) -> tuple[str, str]:
     """Two articles with a change each (so alerts and deliveries exist) and the same
     first text (so they share content blobs)."""

@@ -106,3 +106,23 @@ def test_list_says_due_why_failing_and_never_shows_an_empty_title(
     others = [r for r in rows if r is not untitled]
     assert all(cell(r, "NEXT") == "due" and cell(r, "ERROR") == "" for r in others)
     assert all(cell(r, "TITLE") for r in rows)
+
+
+def test_list_of_a_new_state_directory_is_empty_not_an_error(
+    cli: CliRunner, state_dir: Path
+) -> None:
+    result = run(cli, "list")
+    assert result.exit_code == 0, result.output
+    [header] = result.stdout.splitlines()  # the header, and no row
+    assert all(name in header.split() for name in ALWAYS_FILLED)
+    assert "no articles yet" in result.stderr
+    assert run(cli, "list", "--json").stdout.strip() == "[]"
+    assert not (state_dir / "monitor.db").exists()  # listing creates nothing
+
+
+def test_a_paused_failing_article_shows_as_paused(cli: CliRunner, state_dir: Path) -> None:
+    header, *rows = _listing(cli, state_dir)
+    assert run(cli, "pause", UNTITLED).exit_code == 0
+    listed = run(cli, "list").stdout.splitlines()
+    [row] = [line for line in listed if line.endswith(UNTITLED)]
+    assert " paused " in row and "failing" not in row and "503" not in row
