@@ -121,7 +121,8 @@ def test_list_of_a_new_state_directory_is_empty_not_an_error(
 
 
 def test_a_paused_failing_article_shows_as_paused(cli: CliRunner, state_dir: Path) -> None:
-    header, *rows = _listing(cli, state_dir)
+    before = [line for line in _listing(cli, state_dir) if line.endswith(UNTITLED)]
+    assert "failing" in before[0]  # what pausing must override
     assert run(cli, "pause", UNTITLED).exit_code == 0
     listed = run(cli, "list").stdout.splitlines()
     [row] = [line for line in listed if line.endswith(UNTITLED)]
