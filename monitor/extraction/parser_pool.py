@@ -185,28 +185,39 @@ class ParserPool:
                 return
 
     def _answer(self, worker: _Worker, frame: bytes) -> None:
-        number, ok, value = pickle.loads(frame)
-        while worker.jobs:
-            job = worker.jobs.popleft()
-            if job.number == number:
-                if job.future is not None and not job.future.done():
-                    job.future.set_result((ok, value))
-                return
-        log.error("a page parser answered a page it was never given")
-        self._lost(worker)
+        """Answers come in the order pages were sent: anything else (or an answer
+        that cannot be read) means the stream is not to be trusted."""
+        try:
+            number, ok, value = pickle.loads(frame)
+        except Exception:
+            log.exception("a page parser's answer could not be read")
+            self._lost(worker)
+            return
+        if not worker.jobs or worker.jobs[0].number != number:
+            log.error("a page parser answered out of turn")
+            self._lost(worker)
+            return
+        job = worker.jobs.popleft()
+        if job.future is not None and not job.future.done():
+            job.future.set_result((ok, value))
 
     def _lost(self, worker: _Worker) -> None:
         """The worker is dead or not to be trusted: kill it, fail what it held."""
         if worker.dead:
             return
-        worker.dead = True
-        if worker.loop is not None and not worker.loop.is_closed():
-            worker.loop.remove_reader(worker.sock.fileno())
-        worker.sock.close()
-        if worker.process.is_alive():
+        alive = worker.process.is_alive()
+        self._hang_up(worker)
+        if alive:
             worker.process.kill()
         else:
             log.error("a page parser process died; starting a new one")
+
+    def _hang_up(self, worker: _Worker) -> None:
+        """Stop listening to the worker and fail the pages it still holds."""
+        worker.dead = True
+        if worker.loop is not None and not worker.loop.is_closed():
+            worker.loop.remove_reader(worker.sock.fileno())
+        worker.sock.close()  # a worker still alive reads end-of-file and exits
         for job in worker.jobs:
             if job.future is not None and not job.future.done():
                 job.future.set_exception(_WorkerDied("page parser process died"))
@@ -229,10 +240,8 @@ class ParserPool:
         """Stop the workers; without `wait`, a parse in progress is not waited for
         (a stopping daemon's workers die with it: see _die_with_parent)."""
         for worker in self._pool:
-            if worker.loop is not None and not worker.loop.is_closed() and not worker.dead:
-                worker.loop.remove_reader(worker.sock.fileno())
-            worker.dead = True
-            worker.sock.close()  # the worker reads end-of-file and exits
+            if not worker.dead:
+                self._hang_up(worker)
         for worker in self._pool:
             worker.process.join(5 if wait else 0)
             if worker.process.is_alive():

@@ -17,7 +17,14 @@ from monitor.storage.daemon_state import Heartbeat
 from monitor.storage.database import Store
 
 MIN_STALE_MS = 2 * MINUTE_MS  # a heartbeat older than this (or 3 ticks) means not running
-_EMPTY_COUNTS = {"articles": 0, "due": 0, "failing": 0, "outbox_pending": 0, "outbox_failed": 0}
+_EMPTY_COUNTS = {
+    "articles": 0,
+    "watched": 0,
+    "due": 0,
+    "failing": 0,
+    "outbox_pending": 0,
+    "outbox_failed": 0,
+}
 
 
 def daemon_status(
@@ -42,7 +49,7 @@ def daemon_status(
     if failing is not None:
         # A few failing pages are the web as usual; most of them failing is the
         # monitor's own network or configuration.
-        (problems if 2 * counts["failing"] >= counts["articles"] else warnings).append(failing)
+        (problems if 2 * counts["failing"] >= counts["watched"] else warnings).append(failing)
     target_warning = no_targets_warning(config) if config is not None else None
     if target_warning is not None:
         warnings.append(target_warning)
@@ -79,7 +86,7 @@ def _outbox_problems(counts: dict[str, int]) -> list[str]:
 def _failing_line(counts: dict[str, int]) -> str | None:
     if not counts["failing"]:
         return None
-    return f"{counts['failing']} of {counts['articles']} articles failing: see monitor list"
+    return f"{counts['failing']} of {counts['watched']} articles failing: see monitor list"
 
 
 def status_lines(report: dict[str, object]) -> list[str]:

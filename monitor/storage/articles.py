@@ -55,8 +55,10 @@ class ArticleQueries:
     conn: sqlite3.Connection
 
     def ensure_article(self, url: str, now_ms: int, title: str = "") -> tuple[int, bool]:
-        """Return (article id, created?) for a canonical URL."""
-        row = self.conn.execute("SELECT id FROM articles WHERE url = ?", (url,)).fetchone()
+        """Return (article id, created?) for a canonical URL; the same address under
+        the other of http/https is the same article."""
+        known = self.known_url(url)
+        row = None if known is None else self._row_by_url(known)
         if row is not None:
             return int(row["id"]), False
         cur = self.conn.execute(
@@ -154,15 +156,20 @@ class ArticleQueries:
         return [ArticleListing(**dict(r)) for r in rows]
 
     def article_counts(self, now: int) -> dict[str, int]:
-        """How many articles there are, are due now, and are failing (of those
-        watched: a paused article's old failures are not a problem now)."""
+        """How many articles there are, are watched, are due now, and are failing (of
+        those watched: a paused article's old failures are not a problem now)."""
         row = self.conn.execute(
-            "SELECT count(*), "
+            "SELECT count(*), coalesce(sum(watch = 'watching'), 0), "
             "coalesce(sum(state != 'stopped' AND watch = 'watching' AND next_check_at <= ?), 0), "
             "coalesce(sum(failures > 0 AND watch = 'watching'), 0) FROM articles",
             (now,),
         ).fetchone()
-        return {"articles": int(row[0]), "due": int(row[1]), "failing": int(row[2])}
+        return {
+            "articles": int(row[0]),
+            "watched": int(row[1]),
+            "due": int(row[2]),
+            "failing": int(row[3]),
+        }
 
 
 def _article_row(row: sqlite3.Row) -> ArticleRow:

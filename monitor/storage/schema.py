@@ -173,6 +173,19 @@ def m008_watch(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN watch TEXT NOT NULL DEFAULT 'watching'")
 
 
+@migrations()
+def m009_due_index_of_watched(db: sqlite_utils.Database) -> None:
+    # A paused article keeps its past next_check_at: with the old index every claim
+    # stepped over all of them (measured: 10 ms per claim with 50,000 paused).
+    db.executescript(
+        """
+        DROP INDEX articles_due;
+        CREATE INDEX articles_due ON articles (next_check_at)
+            WHERE state != 'stopped' AND watch = 'watching';
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations inside the caller's write transaction."""
     migrations.apply(sqlite_utils.Database(conn))

@@ -116,6 +116,20 @@ def test_a_redirect_between_http_and_https_is_the_same_article() -> None:
     assert not _same_article(Config(), "http://example.org/a", "https://example.org/b")
 
 
+def test_every_way_in_keeps_http_and_https_one_article(state_dir: Path) -> None:
+    """Not only `add`: an import (which calls ensure_article directly) of the other
+    scheme finds the article too."""
+    store = Store.open(state_dir)
+    try:
+        with store.write():
+            first, created = store.ensure_article("https://example.com/a", 1_000)
+            again, again_created = store.ensure_article("http://example.com/a", 2_000)
+    finally:
+        store.close()
+    assert created and not again_created
+    assert again == first
+
+
 def test_any_scheme_finds_the_article(cli: CliRunner, state_dir: Path) -> None:
     run(cli, "add", "http://example.org/story")
     assert run(cli, "pause", "https://example.org/story").exit_code == 0

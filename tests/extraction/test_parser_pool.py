@@ -135,3 +135,36 @@ def test_many_pages_at_once_come_back_each_to_its_caller() -> None:
     finally:
         pool.close()
     assert [a.title for a in parsed] == [title for title, _ in pages]  # type: ignore[attr-defined]
+
+
+def _refuse_to_load() -> None:
+    raise RuntimeError("cannot be rebuilt here")
+
+
+class _Unreadable:
+    """Pickles in the worker, but cannot be unpickled by the checking process."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_load, ())
+
+
+def answer_unreadable() -> _Unreadable:
+    return _Unreadable()
+
+
+def test_an_answer_that_cannot_be_read_fails_its_page_and_not_the_next() -> None:
+    article = load_article(BIDEN_OLD)
+    raw = nyt_page(article).encode()
+    pool = ParserPool(1)
+    try:
+
+        async def unreadable_then_parse() -> object:
+            with pytest.raises(ExtractionError):
+                async with asyncio.timeout(60):  # a lost answer would hang here
+                    await pool.run(answer_unreadable)
+            return await pool.parse(raw, "utf-8", article.url)
+
+        parsed = asyncio.run(unreadable_then_parse())
+    finally:
+        pool.close()
+    assert parsed == extract(raw.decode(), article.url)

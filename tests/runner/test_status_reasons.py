@@ -65,6 +65,23 @@ def test_failing_articles_are_named_with_what_to_do(cli: CliRunner, state_dir: P
     assert "articles     8 (8 due, 6 failing)" in result.output
 
 
+def test_failing_counts_against_the_watched_articles_only(cli: CliRunner, state_dir: Path) -> None:
+    """Two watched articles, both failing, beside six removed ones: that is all the
+    monitor still checks failing, a problem, not a few pages of many."""
+    assert run(cli, "import", str(COMMITTED)).exit_code == 0
+    conn = sqlite3.connect(state_dir / "monitor.db")
+    with conn:
+        conn.execute(
+            "UPDATE articles SET watch = 'unwatched' WHERE id NOT IN "
+            "(SELECT id FROM articles ORDER BY id LIMIT 2)"
+        )
+    conn.close()
+    _fail(state_dir, 2)
+    report = json.loads(run(cli, "status", "--json").output)
+    assert "2 of 2 articles failing: see monitor list" in report["problems"]
+    assert report["articles"] == 8 and report["watched"] == 2
+
+
 def test_given_up_notifications_are_a_problem(cli: CliRunner, state_dir: Path) -> None:
     assert run(cli, "import", str(COMMITTED)).exit_code == 0
     conn = sqlite3.connect(state_dir / "monitor.db")
