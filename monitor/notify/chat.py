@@ -15,6 +15,9 @@ from monitor.diffing.render import md_escape, split_markdown
 from monitor.notify.messages import whole_diff_command
 
 ELLIPSIS = " …"
+# Between the alerts of a chat digest; never inside one (md_escape escapes "-").
+DIGEST_SEPARATOR = "\n---\n\n"
+_LEAST_SHARE = 300  # below this an alert says nothing useful: it is left out instead
 # Markdown units that must never be split: an escape, a marker, one character.
 _UNITS = re.compile(r"\\.|~~|\*\*|.", re.DOTALL)
 
@@ -25,6 +28,35 @@ def more_note(count: int, url: str) -> str:
     plain = re.sub(r"%(28|29|3C|3E|5B|5D|20)", lambda m: chr(int(m.group(1), 16)), url)
     where = f": {whole_diff_command(plain)}" if url else ""
     return md_escape(f"… {count} more changed blocks{where}")
+
+
+def fit_digest(text: str, limit: int) -> str:
+    """A message of one or more alerts (joined by DIGEST_SEPARATOR) in at most
+    `limit` characters: each alert fitted to its share, so trimming one never swallows
+    the next one's title and link; short alerts leave their unused share to others."""
+    alerts = text.split(DIGEST_SEPARATOR)
+    if len(alerts) == 1 or len(text) <= limit:
+        return fit_markdown(text, limit)
+    room = limit - len(DIGEST_SEPARATOR) * len(alerts)  # one more, for the note
+    kept = alerts[: max(1, room // _LEAST_SHARE)]
+    note = ""
+    if len(kept) < len(alerts):
+        note = md_escape(f"… {len(alerts) - len(kept)} more changed articles in this digest")
+        room -= len(note)
+    fitted = [fit_markdown(a, share) for a, share in zip(kept, _shares(kept, room), strict=True)]
+    return DIGEST_SEPARATOR.join([*(f.rstrip("\n") for f in fitted), *([note] if note else [])])
+
+
+def _shares(alerts: list[str], room: int) -> list[int]:
+    """Split `room` among the alerts: the shortest first get what they need, the
+    rest share what is left evenly."""
+    shares = [0] * len(alerts)
+    order = sorted(range(len(alerts)), key=lambda i: len(alerts[i]))
+    for done, i in enumerate(order):
+        fair = room // (len(alerts) - done)
+        shares[i] = min(len(alerts[i]), fair)
+        room -= shares[i]
+    return shares
 
 
 def fit_markdown(text: str, limit: int) -> str:

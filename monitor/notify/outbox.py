@@ -24,6 +24,7 @@ from monitor import identity
 from monitor.clock import hours_ms, seconds_ms
 from monitor.config import Config, NotifyTarget
 from monitor.masking import mask_url
+from monitor.notify.chat import DIGEST_SEPARATOR
 from monitor.notify.email_body import EmailBody, unpack
 from monitor.notify.messages import TEST_LINE, test_message
 from monitor.notify.policy import target_key
@@ -209,7 +210,7 @@ def _message(url: str, batch: list[DueDelivery]) -> tuple[str, str, str]:
     subject = batch[0].subject if len(batch) == 1 else f"[digest] {len(batch)} changes"
     if email:
         return subject, email_document(subject, [unpack(r.html) for r in batch]), EMAIL_FORMAT
-    return subject, "\n---\n\n".join(r.markdown for r in batch), body_format(email)
+    return subject, DIGEST_SEPARATOR.join(r.markdown for r in batch), body_format(email)
 
 
 def _settle(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from monitor.display import one_line
 from monitor.masking import mask_credentials
-from monitor.notify.chat import fit_markdown
+from monitor.notify.chat import fit_digest
 from monitor.notify.email_body import EmailBody, as_document, pack, unpack
 
 EMAIL_SCHEMES = ("mailto", "mailtos", "email")
@@ -63,11 +63,14 @@ async def apprise_send(
     if fmt == EMAIL_FORMAT:
         if not _is_smtp(plugin):
             return "not an SMTP email URL"
-        message = _email(plugin, subject, unpack(body), key)
+        try:
+            message = _email(plugin, subject, unpack(body), key)
+        except (ValueError, TypeError) as exc:  # a header the URL gave that mail refuses
+            return _smtp_reason(f"cannot build the message: {exc}")
         call = _in_thread(_smtp_send, plugin, message, timeout)
     else:
         if fmt == "markdown":
-            body = fit_markdown(body, chat_limit(plugin, subject))
+            body = fit_digest(body, chat_limit(plugin, subject))
         call = _in_thread(_apprise_notify, plugin, subject, body, fmt)
     try:
         # The plugin itself gives up at `timeout` (cto/rto, or the SMTP socket's);
@@ -78,6 +81,7 @@ async def apprise_send(
 
 
 T = TypeVar("T")
+log = logging.getLogger("monitor.notify.sending")
 _SENDERS: ThreadPoolExecutor | None = None
 
 
@@ -88,7 +92,8 @@ def _in_thread(func: Callable[..., T], *args: Any) -> Awaitable[T]:
     os._exit, which does not wait for these threads)."""
     global _SENDERS
     if _SENDERS is None:
-        _SENDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="monitor-send")
+        # Room for many targets at once: time queued here counts against a send.
+        _SENDERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="monitor-send")
     context = contextvars.copy_context()  # as asyncio.to_thread does
     call = functools.partial(context.run, func, *args)
     return asyncio.get_running_loop().run_in_executor(_SENDERS, call)
@@ -185,7 +190,12 @@ def _email(plugin: Any, subject: str, body: EmailBody, key: str) -> EmailMessage
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=str(plugin.smtp_host))
     for name, value in dict(plugin.headers).items():
-        message[name] = value  # the URL's own `+Header=value`s, our alert key among them
+        # The URL's own `+Header=value`s, our alert key among them; one naming a
+        # header set above (Reply-To, Subject) replaces it rather than doubling it.
+        if name in message:
+            message.replace_header(name, value)
+        else:
+            message[name] = value
     if key and KEY_HEADER not in message:
         message[KEY_HEADER] = key
     message.set_content(body.text, subtype="plain", charset="utf-8")
@@ -209,6 +219,8 @@ def _smtp_send(plugin: Any, message: EmailMessage, timeout: float) -> str | None
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     host, port = str(plugin.smtp_host), int(plugin.port)
+    if mode == "starttls" and port == 465:
+        mode = "ssl"  # port 465 speaks TLS from the first byte: STARTTLS would only hang
     try:
         smtp = (
             smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
@@ -229,7 +241,11 @@ def _smtp_send(plugin: Any, message: EmailMessage, timeout: float) -> str | None
         return _smtp_reason(f"SMTP {exc.smtp_code} {_decoded(exc.smtp_error)}")
     except (OSError, smtplib.SMTPException) as exc:
         return _smtp_reason(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    return _refused(refused) if refused else None
+    if refused:
+        # Others took it: a retry would send it to them again, and a refused address
+        # (no such mailbox) would refuse again. Sent, and said in the log.
+        log.warning("%s", _refused(refused))
+    return None
 
 
 def _refused(recipients: dict[str, tuple[int, bytes]]) -> str:

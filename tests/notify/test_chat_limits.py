@@ -96,3 +96,30 @@ def test_cut_never_splits_a_marker_or_an_escape(limit: int) -> None:
     assert len(out) <= limit
     assert _balanced(out) and _ends_cleanly(out)
     assert "~~~~" not in out and "****" not in out
+
+
+@pytest.mark.parametrize("limit", [4096, 2000])
+def test_a_digest_keeps_every_alerts_title_and_link(limit: int) -> None:
+    """Trimming a digest trims each alert, never one alert into the next."""
+    from monitor.notify.chat import DIGEST_SEPARATOR, fit_digest
+
+    first, second = _message(paragraphs=6, size=40), _message(paragraphs=6, size=40)
+    second = second.replace(md_escape("标题 [x]"), md_escape("第二篇"))
+    digest = DIGEST_SEPARATOR.join([first, second])
+    assert len(digest) > limit
+    fitted = fit_digest(digest, limit)
+    assert len(fitted) <= limit
+    one, two = fitted.split(DIGEST_SEPARATOR)
+    assert one.startswith(first.split("\n", 1)[0])  # each alert's title line and link
+    assert two.startswith(second.split("\n", 1)[0]) and "第二篇" in two
+    assert _balanced(one) and _balanced(two) and _ends_cleanly(one)
+    assert "more changed blocks" in one and "more changed blocks" in two
+
+
+def test_a_digest_of_too_many_alerts_says_how_many_were_left_out() -> None:
+    from monitor.notify.chat import DIGEST_SEPARATOR, fit_digest
+
+    alerts = [_message(paragraphs=2, size=30) for _ in range(20)]
+    fitted = fit_digest(DIGEST_SEPARATOR.join(alerts), 2000)
+    assert len(fitted) <= 2000
+    assert fitted.endswith(md_escape("… 14 more changed articles in this digest"))

@@ -22,7 +22,7 @@ from monitor.notify.policy import queue
 from monitor.storage.database import Store
 from support.articles import art
 from support.receivers import html_part, smtp_server
-from support.smtp_refusing import refusing_smtp_server
+from support.smtp_refusing import partly_refusing_smtp_server, refusing_smtp_server
 
 URL = "https://cn.nytimes.com/china/20240101/budget/"
 OLD = ("项目花了5000多万元。", "这句话后来被删掉了。", "最后一段不变。")
@@ -157,3 +157,31 @@ def test_an_alert_queued_as_bare_html_still_gets_a_truthful_plain_part() -> None
     body = unpack(legacy)
     assert body.html == legacy
     assert "花了[-5-]{+6+}000多万" in body.text and "https://x.test/a" in body.text
+
+
+def test_an_email_partly_refused_is_sent_once_to_those_who_took_it(tmp_path: Path) -> None:
+    """Retrying would mail the editor again and the refused address would refuse
+    again: the delivery counts as sent."""
+    store, article_id = _store(tmp_path)
+    with partly_refusing_smtp_server("550 no such user", only="gone@example.test") as (
+        server,
+        url,
+    ):
+        config = _config(f"{url}&cc=gone@example.test")
+        _queue_change(store, config, article_id, 10)
+        report = asyncio.run(deliver(store, config, lambda: 100))
+        again = asyncio.run(deliver(store, config, lambda: 10_000_000))
+    assert report.sent == 1 and report.retrying == 0
+    assert again.sent == 0
+    assert server.accepted == ["editor@example.test"]
+
+
+def test_url_headers_that_name_a_set_header_replace_it(tmp_path: Path) -> None:
+    store, article_id = _store(tmp_path)
+    with smtp_server() as (mailbox, url):
+        config = _config(f"{url}&reply=desk@example.test&%2BReply-To=night@example.test")
+        _queue_change(store, config, article_id, 10)
+        report = asyncio.run(deliver(store, config, lambda: 100))
+    assert report.sent == 1, outbox(store, config)
+    [mail] = mailbox.messages
+    assert mail.get_all("Reply-To") == ["night@example.test"]
