@@ -340,7 +340,7 @@ def check(
     owner = identity.owner()
     due_only = not all_articles
     with ctx.store() as store:
-        ids = _check_ids(store, articles)
+        ids, bad = _check_ids(store, articles)
         total = store.count_pass(ids, due_only=due_only, now=now_ms())
         if ids is None and due_only and total == 0:
             click.echo(nothing_due(store.next_due_at(), now_ms()), err=as_json)
@@ -355,21 +355,28 @@ def check(
                     f"{outcome.failed} given up",
                     err=as_json,
                 )
+    if bad:
+        sys.exit(1)  # the others were checked; the bad references were named
 
 
 _NOT_WATCHING = {"paused": "paused", "unwatched": "not watched"}
 
 
-def _check_ids(store: Store, articles: tuple[str, ...]) -> list[int] | None:
-    """The articles named (None: a pass over the schedule). Those paused or removed
-    from watching are named on stderr; the pass leaves them out."""
+def _check_ids(store: Store, articles: tuple[str, ...]) -> tuple[list[int] | None, bool]:
+    """The articles named (None: a pass over the schedule), and whether some named
+    nothing (each said on stderr; the rest are checked). Those paused or removed from
+    watching are named on stderr; the pass leaves them out."""
+    from monitor.history.watchlist import resolve_all
+
     if not articles:
-        return None
-    rows = [store.resolve(a) for a in articles]
+        return None, False
+    found = resolve_all(store, articles)
+    _echo_errors(found.errors)
+    rows = found.rows
     for row in rows:
         if row.watch in _NOT_WATCHING:
             click.echo(f"skipped ({_NOT_WATCHING[row.watch]})  {terminal(row.url)}", err=True)
-    return [row.id for row in rows]
+    return [row.id for row in rows], bool(found.errors)
 
 
 def _check_pass(

@@ -17,7 +17,9 @@ from monitor.storage.versions import VersionRow
 
 _NUMBERED = re.compile(r"v(\d+)", re.IGNORECASE)
 _LATEST = re.compile(r"latest(?:~(\d+))?", re.IGNORECASE)
-_KEY = re.compile(r"\d+")  # epoch ms (a date is written with dashes: 2024-07-05)
+# Epoch ms: 13 digits for any date since 2001. Fewer digits are read as a date
+# (20240705 is ISO 8601's basic form of 2024-07-05).
+_KEY = re.compile(r"\d{10,}")
 
 FORMS = "vN, latest, latest~K, a version key (epoch ms) or an ISO 8601 date/time"
 

@@ -148,3 +148,14 @@ def test_the_progress_bar_is_cleared_before_each_result_line(
     assert sorted(seen[:-1]) == sorted(f"new  {url}" for url in urls), raw
     assert re.fullmatch(rf"checked 6: 6 new; {NEXT_DUE}", seen[-1]), raw
     assert all("checking [" not in line for line in seen), raw
+
+
+def test_a_bad_reference_in_check_is_named_and_the_others_are_checked(
+    cli: CliRunner, site: PageServer
+) -> None:
+    url = serve(site, "/good", "Good", "Checked all the same.")
+    run(cli, "add", url)
+    result = run(cli, "check", "nope", url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no article 'nope'")
+    assert result.stdout.startswith(f"new  {url}")

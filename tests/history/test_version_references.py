@@ -77,6 +77,7 @@ def test_history_numbers_versions_oldest_first(biden: CliRunner) -> None:
         ("latest~1", V1),
         (str(V1), V1),
         ("2024-07-05", V1),  # a date between the two versions: the one current then
+        ("20240705", V1),  # the same date in ISO 8601's basic form, not a key
         ("2024-07-05T12:00:00+08:00", V1),
         ("2030-01-01", V2),
     ],
