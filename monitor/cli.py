@@ -113,12 +113,6 @@ def main(ctx: click.Context, state_dir: Path | None, config_path: Path | None) -
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def _ts_local(ts: int | None) -> str:
-    from monitor.clock import local_time
-
-    return local_time(ts) if ts else "-"
-
-
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @pass_ctx
@@ -156,15 +150,10 @@ def list_cmd(ctx: Context, as_json: bool) -> None:
     import dataclasses
 
     from monitor.clock import now_ms
-    from monitor.history.reading import listing_lines
+    from monitor.history.listing import listing_lines
 
-    if (ctx.state_dir / "monitor.db").exists():
-        with ctx.store(readonly=True) as store:
-            rows = store.article_listing()
-    else:  # a new state directory watches nothing yet: an empty list, as status says
-        ctx.config()
-        rows = []
-        click.echo("no articles yet: monitor add URL… or monitor import DIR", err=True)
+    with ctx.store(readonly=True) as store:
+        rows = store.article_listing()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2))
         return
@@ -503,15 +492,15 @@ def _parser_for(config: Config, pages: int) -> ParserPool | None:
 def history(ctx: Context, article: str, as_json: bool) -> None:
     """Versions of ARTICLE (id or URL), oldest first, numbered v1, v2, …: the numbers
     and keys that diff --from/--to and show --at accept."""
-    from monitor.history import reading
+    from monitor.history import listing
 
     with ctx.store(readonly=True) as store:
-        row, entries = reading.history(store, article)
+        row, entries = listing.history(store, article)
     if as_json:
         click.echo(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
         return
     click.echo(f"{terminal(row.title or row.url)}\n{terminal(row.url)}")
-    for line in reading.history_lines(entries):
+    for line in listing.history_lines(entries):
         click.echo(f"  {line}")
 
 

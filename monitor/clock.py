@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 SECOND_MS = 1_000
 MINUTE_MS = 60 * SECOND_MS
@@ -28,6 +32,15 @@ def hours_ms(hours: float) -> int:
 
 def local_time(ts_ms: int) -> str:
     """A version key as a readable local time."""
+    return _local(ts_ms).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def short_local_time(ts_ms: int) -> str:
+    """To the minute, for tables and one-line summaries."""
+    return _local(ts_ms).strftime("%Y-%m-%d %H:%M")
+
+
+def _local(ts_ms: int) -> datetime:
     from datetime import datetime
 
-    return datetime.fromtimestamp(ts_ms / SECOND_MS).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    return datetime.fromtimestamp(ts_ms / SECOND_MS).astimezone()

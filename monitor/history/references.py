@@ -17,9 +17,9 @@ from monitor.storage.versions import VersionRow
 
 _NUMBERED = re.compile(r"v(\d+)", re.IGNORECASE)
 _LATEST = re.compile(r"latest(?:~(\d+))?", re.IGNORECASE)
-# Epoch ms: 13 digits for any date since 2001. Fewer digits are read as a date
-# (20240705 is ISO 8601's basic form of 2024-07-05).
-_KEY = re.compile(r"\d{10,}")
+# Epoch ms; but eight digits are a date in ISO 8601's basic form (20240705), which
+# no version key of this century looks like.
+_KEY = re.compile(r"(?!\d{8}$)\d+")
 
 FORMS = "vN, latest, latest~K, a version key (epoch ms) or an ISO 8601 date/time"
 

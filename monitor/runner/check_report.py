@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from monitor.clock import SECOND_MS
+from monitor.clock import short_local_time
 from monitor.outcome import CheckOutcome, Outcome
 
 # The order outcomes are summed up in: what needs a look first, the bulk last.
@@ -56,9 +55,8 @@ def due_time(ts: int, now: int) -> str:
     """A due time as short as is clear: the clock time today, else date and time."""
     if ts <= now:
         return "now"
-    moment = datetime.fromtimestamp(ts / SECOND_MS).astimezone()
-    today = datetime.fromtimestamp(now / SECOND_MS).astimezone().date()
-    return moment.strftime("%H:%M" if moment.date() == today else "%Y-%m-%d %H:%M")
+    day, clock = short_local_time(ts).split()
+    return clock if day == short_local_time(now).split()[0] else f"{day} {clock}"
 
 
 def _next(next_due: int | None, now: int) -> str:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import zlib
 
-import zstandard
-
 _TAG_PLAIN = b"\x00"
 _TAG_DICT_1 = b"\x01"
 _TAG_ZSTD = b"\x02"
@@ -41,6 +39,8 @@ _DICT_1 = (
 
 def pack(data: bytes) -> bytes:
     if len(data) >= _LONG:
+        import zstandard  # here: reading a listing needs no compressor (CLI start-up)
+
         return _TAG_ZSTD + zstandard.ZstdCompressor(level=3).compress(data)
     packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, _DICT_1)
     return _TAG_DICT_1 + packer.compress(data) + packer.flush()
@@ -52,6 +52,8 @@ def unpack(blob: bytes) -> bytes:
         unpacker = zlib.decompressobj(15, _DICT_1)
         return unpacker.decompress(body) + unpacker.flush()
     if tag == _TAG_ZSTD:
+        import zstandard
+
         return zstandard.ZstdDecompressor().decompress(body)
     if tag == _TAG_PLAIN:
         return zlib.decompress(body)

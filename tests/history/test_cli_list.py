@@ -108,18 +108,6 @@ def test_list_says_due_why_failing_and_never_shows_an_empty_title(
     assert all(cell(r, "TITLE") for r in rows)
 
 
-def test_list_of_a_new_state_directory_is_empty_not_an_error(
-    cli: CliRunner, state_dir: Path
-) -> None:
-    result = run(cli, "list")
-    assert result.exit_code == 0, result.output
-    [header] = result.stdout.splitlines()  # the header, and no row
-    assert all(name in header.split() for name in ALWAYS_FILLED)
-    assert "no articles yet" in result.stderr
-    assert run(cli, "list", "--json").stdout.strip() == "[]"
-    assert not (state_dir / "monitor.db").exists()  # listing creates nothing
-
-
 def test_a_paused_failing_article_shows_as_paused(cli: CliRunner, state_dir: Path) -> None:
     before = [line for line in _listing(cli, state_dir) if line.endswith(UNTITLED)]
     assert "failing" in before[0]  # what pausing must override
