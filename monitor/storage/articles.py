@@ -61,11 +61,16 @@ class ArticleQueries:
         row = None if known is None else self._row_by_url(known)
         if row is not None:
             return int(row["id"]), False
-        cur = self.conn.execute(
-            "INSERT INTO articles (url, host, title, added_at) VALUES (?, ?, ?, ?)",
-            (url, host_of(url), title, now_ms),
+        # A new id above every id ever given (see m010): never a purged one's.
+        (article_id,) = self.conn.execute(
+            "UPDATE article_ids SET high = max(high, (SELECT coalesce(max(id), 0) FROM articles))"
+            " + 1 RETURNING high"
+        ).fetchone()
+        self.conn.execute(
+            "INSERT INTO articles (id, url, host, title, added_at) VALUES (?, ?, ?, ?, ?)",
+            (article_id, url, host_of(url), title, now_ms),
         )
-        return int(cur.lastrowid or 0), True
+        return int(article_id), True
 
     def resolve(self, ref: str) -> ArticleRow:
         """An article by id or by any variant of its URL."""

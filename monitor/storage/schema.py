@@ -186,6 +186,19 @@ def m009_due_index_of_watched(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_article_ids(db: sqlite_utils.Database) -> None:
+    # The highest article id ever given: ids are never reused, so a purged article's
+    # id cannot pass to the next one added (a check of the old one still in flight
+    # would match its id and claim token; an old `monitor diff ID` would name it).
+    db.executescript(
+        """
+        CREATE TABLE article_ids (high INTEGER NOT NULL);
+        INSERT INTO article_ids SELECT coalesce(max(id), 0) FROM articles;
+        """
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply pending migrations inside the caller's write transaction."""
     migrations.apply(sqlite_utils.Database(conn))

@@ -308,3 +308,18 @@ def test_purge_with_yes_does_the_good_references(
     assert db_rows(state_dir, "SELECT count(*) FROM articles") == [(0,)]
     assert db_rows(state_dir, "SELECT count(*) FROM versions") == [(0,)]
     assert db_rows(state_dir, "SELECT count(*) FROM blobs") == [(0,)]
+
+
+def test_a_purged_articles_id_is_never_given_again(
+    cli: CliRunner, site: PageServer, state_dir: Path
+) -> None:
+    """Else a check of the purged article still in flight (same id, same claim
+    token) could be recorded on the new one."""
+    old = serve(site, "/old", "Old", "Purged soon.")
+    run(cli, "add", old)
+    purged_id = _id(state_dir, old)
+    assert run(cli, "remove", "--purge", "--yes", old).exit_code == 0
+    new = serve(site, "/new", "New", "Added after.")
+    run(cli, "add", new)
+    assert int(_id(state_dir, new)) > int(purged_id)
+    assert run(cli, "history", purged_id).exit_code == 1  # the old id names nothing
