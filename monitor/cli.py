@@ -186,8 +186,7 @@ def add(ctx: Context, urls: tuple[str, ...], from_file: Any) -> None:
     config = ctx.config()
     with ctx.store() as store:
         report = add_urls(store, wanted, config)
-    for error in report.errors:
-        click.echo(f"error: {terminal(error)}", err=True)
+    _echo_errors(report.errors)
     for item in report.urls:
         click.echo(f"{_ADD_STATUS[item.status]:<26} {terminal(item.url)}")
     click.echo(f"{report.added} added, {report.known} already known, {len(report.errors)} errors")

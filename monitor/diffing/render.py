@@ -285,27 +285,39 @@ def _html_where(change: BlockChange, diff: ArticleDiff) -> str:
     return f"{_location(change, diff)} ({change.op}{minor})"
 
 
-def _html_more(hidden: int) -> list[str]:
-    return [page.paragraph(f"… {hidden} more changed blocks not shown", "note")] if hidden else []
+def _html_diff(
+    header: DiffHeader,
+    diff: ArticleDiff,
+    limit: int | None,
+    blocks: Callable[[list[BlockChange]], list[str]],
+) -> str:
+    """Title, kinds and when, the shown blocks as `blocks` lays them out, and notes
+    for blocks left out or nothing changed: the frame of every HTML layout."""
+    parts = _html_head(header, diff)
+    shown, hidden = _shown(diff, limit)
+    parts += blocks(shown) if shown else []
+    if hidden:
+        parts.append(page.paragraph(f"{MORE_PREFIX}{hidden} more changed blocks not shown", "note"))
+    if not diff.changes:
+        parts.append(page.paragraph("(no text changed)", "note"))
+    return "\n".join(parts) + "\n"
 
 
 def html_fragment(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
     """The inside of a diff page or an email: title, kinds, when, and each changed block
     as its before and after."""
-    parts = _html_head(header, diff)
-    shown, hidden = _shown(diff, limit)
-    for change in shown:
-        before = f"<span{page.attr('side_label')}>before: </span>{_html_side(change, -1)}"
-        after = f"<span{page.attr('side_label')}>after: </span>{_html_side(change, 1)}"
-        parts.append(
+
+    def before_after(shown: list[BlockChange]) -> list[str]:
+        label = f"<span{page.attr('side_label')}>"
+        return [
             f"<div{page.attr('block')}>"
             f"<p{page.attr('where')}>{page.esc(_html_where(change, diff))}</p>"
-            f"<p{page.attr('side')}>{before}</p><p{page.attr('side')}>{after}</p></div>"
-        )
-    parts += _html_more(hidden)
-    if not diff.changes:
-        parts.append(page.paragraph("(no text changed)", "note"))
-    return "\n".join(parts) + "\n"
+            f"<p{page.attr('side')}>{label}before: </span>{_html_side(change, -1)}</p>"
+            f"<p{page.attr('side')}>{label}after: </span>{_html_side(change, 1)}</p></div>"
+            for change in shown
+        ]
+
+    return _html_diff(header, diff, limit, before_after)
 
 
 def render_html(header: DiffHeader, diff: ArticleDiff, limit: int | None = None) -> str:
@@ -316,26 +328,21 @@ def render_html_side_by_side(
     header: DiffHeader, diff: ArticleDiff, limit: int | None = None
 ) -> str:
     """A page with the old and new text of each changed block next to each other."""
-    parts = _html_head(header, diff)
-    shown, hidden = _shown(diff, limit)
-    rows = [
-        f"<tr><th{page.attr('th')}>before</th><th{page.attr('th')}>after</th></tr>",
-    ]
-    for change in shown:
-        rows.append(
-            f'<tr><td colspan="2"{page.attr("where_cell")}>'
-            f"{page.esc(_html_where(change, diff))}</td></tr>"
-        )
-        rows.append(
-            f"<tr><td{page.attr('cell')}>{_html_side(change, -1)}</td>"
-            f"<td{page.attr('cell')}>{_html_side(change, 1)}</td></tr>"
-        )
-    if shown:
-        parts.append(f"<table{page.attr('table')}>\n" + "\n".join(rows) + "\n</table>")
-    parts += _html_more(hidden)
-    if not diff.changes:
-        parts.append(page.paragraph("(no text changed)", "note"))
-    return page.document(header.title, "\n".join(parts) + "\n")
+
+    def two_columns(shown: list[BlockChange]) -> list[str]:
+        rows = [f"<tr><th{page.attr('th')}>before</th><th{page.attr('th')}>after</th></tr>"]
+        for change in shown:
+            rows.append(
+                f'<tr><td colspan="2"{page.attr("where_cell")}>'
+                f"{page.esc(_html_where(change, diff))}</td></tr>"
+            )
+            rows.append(
+                f"<tr><td{page.attr('cell')}>{_html_side(change, -1)}</td>"
+                f"<td{page.attr('cell')}>{_html_side(change, 1)}</td></tr>"
+            )
+        return [f"<table{page.attr('table')}>\n" + "\n".join(rows) + "\n</table>"]
+
+    return page.document(header.title, _html_diff(header, diff, limit, two_columns))
 
 
 def diff_as_dict(header: DiffHeader, diff: ArticleDiff) -> dict[str, object]:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from monitor.clock import local_time
 from monitor.diffing import page
 from monitor.diffing.diff import ArticleDiff
-from monitor.diffing.render import DiffHeader, html_fragment, md_escape, md_url, prepared, render
+from monitor.diffing.render import (
+    DiffHeader,
+    html_fragment,
+    md_escape,
+    md_url,
+    prepared,
+    render_markdown,
+    render_text,
+)
 from monitor.display import one_line, visible
 
 # Unchanged text kept on each side of an edit in a message: a one-word fix in a
@@ -35,16 +43,16 @@ def change_text(header: DiffHeader, diff: ArticleDiff, event: str, max_blocks: i
     label = EVENT_LABELS.get(event, event)
     kinds = ", ".join(diff.kinds)
     context = MESSAGE_CONTEXT_CHARS
-    safe_header, safe_diff = prepared(header, diff, context)
+    safe_header, safe_diff = prepared(header, diff, context)  # once, for every part
     command = whole_diff_command(safe_header.url)
     fragment = html_fragment(safe_header, safe_diff, max_blocks)
     hint = (
         f"<p{page.attr('note')}>Whole diff: <code{page.attr('code')}>{page.esc(command)}</code></p>"
     )
-    text = render("text", header, diff, max_blocks, context)
+    text = render_text(safe_header, safe_diff, max_blocks)
     return AlertText(
         subject=one_line(f"[{label}: {kinds}] {header.title}"),
-        markdown=render("markdown", header, diff, max_blocks, context),
+        markdown=render_markdown(safe_header, safe_diff, max_blocks),
         html=fragment + hint + "\n",
         text=f"{text}\nArticle: {safe_header.url}\nWhole diff: {command}\n",
     )

@@ -58,7 +58,7 @@ async def apprise_send(
         _heard.reset(token)
     if not plugin:
         said = "; ".join(dict.fromkeys(m for m in heard if not m.startswith("Could not load")))
-        return one_line(mask_credentials(f"invalid notification URL: {said}"), 300)
+        return _said(f"invalid notification URL: {said}")
     plugin.request_rate_per_sec = 0
     if fmt == EMAIL_FORMAT:
         if not _is_smtp(plugin):
@@ -142,7 +142,7 @@ def _reason(messages: list[str]) -> str:
     store and show."""
     unique = list(dict.fromkeys(m.strip() for m in messages if m.strip()))
     said = "; ".join(unique[-2:]) or "the service did not accept it"
-    return one_line(mask_credentials(f"delivery failed: {said}"), 300)
+    return _said(f"delivery failed: {said}")
 
 
 def _with_timeouts(url: str, timeout: float) -> str:
@@ -258,7 +258,12 @@ def _decoded(value: bytes | str) -> str:
 
 
 def _smtp_reason(said: str) -> str:
-    return one_line(mask_credentials(f"delivery failed: {said}"), 300)
+    return _said(f"delivery failed: {said}")
+
+
+def _said(reason: str) -> str:
+    """A failure as stored and shown: one line, secrets masked, not too long."""
+    return one_line(mask_credentials(reason), 300)
 
 
 def email_document(subject: str, bodies: list[EmailBody]) -> str:
